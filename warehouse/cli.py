@@ -1,0 +1,204 @@
+"""The `warehouse` command: run the local warehouse, make and load raw data."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from warehouse.loader import LoadError, load, raw_row_count
+from warehouse.server import Warehouse, WarehouseError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_DATA = Path(".warehouse") / "data" / "default"
+
+
+def project_root() -> Path:
+    """The dbt project directory: $WAREHOUSE_ROOT, else the nearest parent with dbt_project.yml."""
+    env = os.environ.get("WAREHOUSE_ROOT")
+    if env:
+        return Path(env).resolve()
+    here = Path.cwd().resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / "dbt_project.yml").exists():
+            return candidate
+    return here
+
+
+def _warehouse() -> Warehouse:
+    return Warehouse(project_root())
+
+
+def user_errors(func: F) -> F:
+    """Print errors a user can cause as one line and exit 1, never a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (WarehouseError, LoadError) as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _require_running(wh: Warehouse) -> None:
+    if not wh.is_running():
+        raise WarehouseError("the warehouse is not running: start it with 'warehouse up'")
+
+
+@click.group()
+@click.version_option(package_name="elt-warehouse")
+def main() -> None:
+    """The local warehouse: an embedded PostgreSQL in .warehouse/ of the dbt project."""
+
+
+@main.command()
+@user_errors
+def up() -> None:
+    """Create (first time) and start the warehouse."""
+    wh = _warehouse()
+    started = wh.up()
+    click.echo(f"warehouse {'started' if started else 'already running'}: {wh.uri()}")
+
+
+@main.command()
+@user_errors
+def down() -> None:
+    """Stop the warehouse (data is kept)."""
+    stopped = _warehouse().down()
+    click.echo("warehouse stopped" if stopped else "warehouse was not running")
+
+
+@main.command()
+@user_errors
+def status() -> None:
+    """Say whether the warehouse runs, where, and how much raw data it holds."""
+    wh = _warehouse()
+    if not wh.is_initialised():
+        click.echo(f"no warehouse yet in {wh.home}: run 'warehouse up'")
+        sys.exit(3)
+    if not wh.is_running():
+        click.echo(f"stopped (PostgreSQL {wh.server_version()}, data in {wh.pgdata})")
+        sys.exit(3)
+    rows = raw_row_count(wh.uri())
+    click.echo(f"running: {wh.uri()} (PostgreSQL {wh.server_version()}, {rows} raw rows)")
+
+
+@main.command()
+def uri() -> None:
+    """Print the libpq URI of the warehouse (for psql, BI tools, scripts)."""
+    click.echo(_warehouse().uri())
+
+
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@user_errors
+def psql(args: tuple[str, ...]) -> None:
+    """Open psql on the warehouse (extra arguments go to psql)."""
+    wh = _warehouse()
+    _require_running(wh)
+    argv = wh.psql_command(*args)
+    os.execv(argv[0], argv)
+
+
+@main.command()
+@user_errors
+def destroy() -> None:
+    """Stop the warehouse and delete its data directory."""
+    wh = _warehouse()
+    wh.destroy()
+    click.echo(f"deleted {wh.home}")
+
+
+@main.command()
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True,
+              help="Directory for the <table>.csv files.")
+@click.option("--scale", type=float, default=1.0, show_default=True,
+              help="Multiplies users and sessions.")
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--dirty", is_flag=True, help="Inject every kind of bad row; see manifest.json.")
+def generate(out_dir: Path, scale: float, seed: int, dirty: bool) -> None:
+    """Write a deterministic raw data set, one <table>.csv per raw table."""
+    from warehouse.generator import generate as run_generate
+
+    if scale <= 0:
+        raise click.BadParameter("must be positive", param_hint="--scale")
+    started = time.perf_counter()
+    manifest = run_generate(out_dir, scale=scale, seed=seed, dirty=dirty)
+    total = sum(manifest.rows.values())
+    click.echo(f"wrote {total} rows to {out_dir} in {time.perf_counter() - started:.1f}s")
+
+
+@main.command("load")
+@click.argument("data_dir", type=click.Path(path_type=Path))
+@click.option("--append", is_flag=True, help="Add the rows instead of replacing the tables.")
+@user_errors
+def load_command(data_dir: Path, append: bool) -> None:
+    """Replace every raw_data table with DATA_DIR/<table>.csv (one transaction, COPY)."""
+    wh = _warehouse()
+    _require_running(wh)
+    started = time.perf_counter()
+    counts = load(wh.uri(), data_dir, append=append)
+    detail = ", ".join(f"{table} {rows}" for table, rows in counts.items())
+    click.echo(f"loaded {sum(counts.values())} rows in {time.perf_counter() - started:.1f}s: {detail}")
+
+
+@main.command("ensure-data")
+@user_errors
+def ensure_data() -> None:
+    """Load the default generated data set, but only when raw_data is empty."""
+    from warehouse.generator import generate as run_generate
+
+    wh = _warehouse()
+    _require_running(wh)
+    if raw_row_count(wh.uri()) > 0:
+        click.echo("raw_data already holds data: left as it is")
+        return
+    data_dir = wh.root / DEFAULT_DATA
+    run_generate(data_dir)
+    counts = load(wh.uri(), data_dir)
+    click.echo(f"loaded the default data set: {sum(counts.values())} rows from {data_dir}")
+
+
+PROFILE = """\
+# Written by 'warehouse profile' (make build) for the local warehouse; git-ignored.
+# Other targets (dev, ci, prod on Redshift): see profiles.yml.example.
+elt:
+  target: local
+  outputs:
+    local:
+      type: postgres
+      host: 127.0.0.1
+      port: {port}
+      user: postgres
+      password: ""
+      dbname: warehouse
+      schema: analytics
+      threads: 4
+"""
+
+
+@main.command()
+def profile() -> None:
+    """Write profiles.yml (target 'local') next to dbt_project.yml."""
+    wh = _warehouse()
+    path = wh.root / "profiles.yml"
+    content = PROFILE.format(port=wh.port)
+    if path.exists() and not path.read_text().startswith(PROFILE.splitlines()[0]):
+        click.echo(f"{path} was edited by hand: left as it is")
+        return
+    if not path.exists() or path.read_text() != content:
+        path.write_text(content)
+        click.echo(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
