@@ -155,10 +155,10 @@ def load_command(data_dir: Path, append: bool) -> None:
 @user_errors
 def ensure_data() -> None:
     """Load the default generated data set, but only when raw_data is empty."""
-    from warehouse.generator import generate as run_generate
-
     wh = _warehouse()
     _require_running(wh)
+    from warehouse.generator import generate as run_generate
+
     if raw_row_count(wh.uri()) > 0:
         click.echo("raw_data already holds data: left as it is")
         return

@@ -1,0 +1,71 @@
+{#- Clean sessions with their channel, start time and transaction, and the revenue rules
+    every mart shares: paid (amount > 0), conversion (paid and not refunded), net amount. -#}
+with
+
+sessions as (
+
+    select
+        session_id,
+        user_id,
+        channel
+    from {{ ref('stg_raw_data__user_session_channel') }}
+
+),
+
+session_timestamps as (
+
+    select
+        session_id,
+        session_at
+    from {{ ref('stg_raw_data__session_timestamp') }}
+
+),
+
+transactions as (
+
+    select
+        session_id,
+        is_refunded,
+        amount
+    from {{ ref('stg_raw_data__session_transaction') }}
+
+),
+
+sessions_with_transactions as (
+
+    select
+        sessions.session_id,
+        sessions.user_id,
+        sessions.channel,
+        session_timestamps.session_at,
+        transactions.session_id is not null as has_transaction,
+        coalesce(transactions.amount, 0) as gross_amount,
+        coalesce(transactions.is_refunded, false) as is_refunded
+    from sessions
+    inner join session_timestamps
+        on sessions.session_id = session_timestamps.session_id
+    left join transactions
+        on sessions.session_id = transactions.session_id
+
+),
+
+final as (
+
+    select
+        session_id,
+        user_id,
+        channel,
+        session_at,
+        cast(session_at as date) as session_date,
+        cast({{ dbt.date_trunc('month', 'session_at') }} as date) as session_month,
+        has_transaction,
+        gross_amount > 0 as is_paid,
+        is_refunded,
+        gross_amount > 0 and not is_refunded as is_conversion,
+        gross_amount,
+        case when is_refunded then 0 else gross_amount end as net_amount
+    from sessions_with_transactions
+
+)
+
+select * from final

@@ -1,0 +1,100 @@
+"""End to end: generate raw data, load it into a fresh warehouse, dbt build, check the quarantine.
+
+The dirty data set is the clean one plus injected bad rows, so the generator's manifest says
+exactly what the quarantine must hold, and the marts must come out as for the clean data.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from warehouse.generator import generate
+from warehouse.loader import load
+
+from .conftest import DbtProject
+
+pytestmark = pytest.mark.e2e
+
+SCALE = 0.3
+MARTS = ("fct_sessions", "dim_users", "channel_monthly_summary", "channel_attribution_monthly",
+         "channel_performance_monthly", "nps_monthly", "active_users_monthly",
+         "fct_user_events", "variant_user_daily", "ab_test_summary")
+
+
+def _build(project: DbtProject, data_dir: Path) -> None:
+    load(project.warehouse.uri(), data_dir)
+    project.dbt("build", "--exclude", "test_type:unit")
+
+
+def _quarantine(project: DbtProject) -> dict[str, dict[str, int]]:
+    found: dict[str, dict[str, int]] = {}
+    for table, reason, rows in project.query(
+        "select source_table, reason, count(*) from analytics.raw_data_quarantine group by 1, 2"
+    ):
+        found.setdefault(table, {})[reason] = int(rows)
+    return found
+
+
+def _fingerprints(project: DbtProject) -> dict[str, tuple[int, str]]:
+    """Row count and an order-independent digest of every mart (PostgreSQL-only test SQL)."""
+    prints = {}
+    for mart in MARTS:
+        exists = project.query("select to_regclass(%s)", (f"analytics.{mart}",))[0][0]
+        if exists is None:
+            continue
+        rows = project.query(
+            f"select count(*), md5(coalesce(string_agg(t::text, '|' order by t::text), '')) "
+            f"from analytics.{mart} as t"
+        )[0]
+        prints[mart] = (int(rows[0]), str(rows[1]))
+    return prints
+
+
+@pytest.fixture(scope="module")
+def clean_build(dbt_project: DbtProject, tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[int, str]]:
+    data = tmp_path_factory.mktemp("clean")
+    generate(data, scale=SCALE, seed=7)
+    _build(dbt_project, data)
+    quality = dbt_project.query(
+        "select sum(exact_duplicate_rows), sum(quarantined_rows), sum(clean_rows) "
+        "from analytics.raw_data_quality"
+    )[0]
+    assert quality[0] == 0 and quality[1] == 0 and quality[2] > 0
+    return _fingerprints(dbt_project)
+
+
+def test_clean_data_builds_with_an_empty_quarantine(clean_build: dict[str, tuple[int, str]]) -> None:
+    assert clean_build["fct_sessions"][0] > 20_000
+
+
+def test_dirty_data_quarantine_matches_the_manifest_and_marts_match_clean_data(
+    dbt_project: DbtProject,
+    clean_build: dict[str, tuple[int, str]],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    data = tmp_path_factory.mktemp("dirty")
+    generate(data, scale=SCALE, seed=7, dirty=True)
+    manifest = json.loads((data / "manifest.json").read_text())
+    _build(dbt_project, data)
+
+    expected = {t: {r: n for r, n in reasons.items() if n} for t, reasons in manifest["quarantine"].items()}
+    expected = {t: reasons for t, reasons in expected.items() if reasons}
+    assert _quarantine(dbt_project) == expected
+    assert set().union(*(set(r) for r in expected.values())) == {
+        "null_key", "conflicting_duplicate", "negative_amount", "score_out_of_range",
+        "null_timestamp", "orphan_transaction", "missing_timestamp", "orphan_timestamp",
+    }
+
+    duplicates = dict(dbt_project.query(
+        "select source_table, exact_duplicate_rows from analytics.raw_data_quality"
+    ))
+    assert {t: int(n) for t, n in duplicates.items()} == {
+        t: int(manifest["exact_duplicates"].get(t, 0)) for t in duplicates
+    }
+    raw_rows = dict(dbt_project.query("select source_table, raw_rows from analytics.raw_data_quality"))
+    assert {t: int(n) for t, n in raw_rows.items()} == manifest["rows"]
+
+    assert _fingerprints(dbt_project) == clean_build
