@@ -168,6 +168,32 @@ def ensure_data() -> None:
     click.echo(f"loaded the default data set: {sum(counts.values())} rows from {data_dir}")
 
 
+@main.command("redshift-check")
+@click.option("--target-path", type=click.Path(path_type=Path), default=Path("target/redshift"),
+              show_default=True, help="Where the compiled Redshift SQL goes.")
+def redshift_check(target_path: Path) -> None:
+    """Compile every node for Redshift (no cluster needed), reject unsupported SQL, lint it."""
+    from warehouse.redshift import compile_for_redshift, lint_compiled, scan
+
+    root = project_root()
+    started = time.perf_counter()
+    compiled = compile_for_redshift(root, (root / target_path).resolve())
+    files = sum(1 for _ in compiled.rglob("*.sql"))
+    findings = scan(compiled)
+    for finding in findings:
+        click.echo(str(finding), err=True)
+    status, report = lint_compiled(compiled)
+    if report:
+        click.echo(report, err=True)
+    elapsed = time.perf_counter() - started
+    if findings or status:
+        raise click.ClickException(
+            f"{files} compiled files: {len(findings)} unsupported constructs, lint "
+            f"{'failed' if status else 'clean'} ({elapsed:.0f}s)"
+        )
+    click.echo(f"redshift: {files} compiled files, no unsupported constructs, lint clean ({elapsed:.0f}s)")
+
+
 PROFILE = """\
 # Written by 'warehouse profile' (make build) for the local warehouse; git-ignored.
 # Other targets (dev, ci, prod on Redshift): see profiles.yml.example.

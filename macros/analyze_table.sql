@@ -1,0 +1,21 @@
+{#-
+    Refresh the planner statistics of the table a model just built. PostgreSQL does not
+    analyze a new table by itself, and without statistics it guesses filtered row counts
+    far too low and picks nested loops; Redshift analyzes on `create table as` already, so
+    there it is a no-op unless the table was changed in place (incremental models).
+-#}
+{% macro analyze_table() -%}
+    {{ return(adapter.dispatch('analyze_table')()) }}
+{%- endmacro %}
+
+{% macro default__analyze_table() -%}
+    {%- if model.config.materialized in ('table', 'incremental', 'snapshot') -%}
+        analyze {{ this }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro redshift__analyze_table() -%}
+    {%- if model.config.materialized == 'incremental' -%}
+        analyze {{ this }}
+    {%- endif -%}
+{%- endmacro %}

@@ -1,0 +1,457 @@
+"""A deterministic raw data set with the course data set's shape (see shared/CONTRACT.md).
+
+`generate()` writes one `<table>.csv` per raw table and a `manifest.json`. The same arguments
+always give byte-identical files. The clean rows come from one random stream seeded with
+`seed`; with `dirty=True` a second, separate stream appends bad rows of every kind the contract
+lists, on keys the clean rows never use, so the clean part of a dirty data set is exactly the clean
+data set and the manifest states exactly what the contract's rules must quarantine.
+Rows are streamed to the files: memory does not grow with the number of sessions.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+from bisect import bisect_right
+from collections import Counter
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass
+from datetime import date, timedelta
+from functools import cache
+from hashlib import md5
+from itertools import product
+from pathlib import Path
+from typing import IO
+
+from warehouse.schema import RAW_TABLES
+
+Row = tuple[object, ...]
+
+CHANNELS = ("Facebook", "Google", "Instagram", "Naver", "Organic", "Youtube")
+CHANNEL_WEIGHTS = (0.20, 0.28, 0.14, 0.14, 0.12, 0.12)
+LISTED_CHANNELS = (*CHANNELS, "TIKTOK")
+PAID_CHANNELS = tuple(c for c in CHANNELS if c != "Organic")
+TRANSACTION_RATE = {"Facebook": 0.035, "Google": 0.045, "Instagram": 0.03, "Naver": 0.04,
+                    "Organic": 0.05, "Youtube": 0.03}
+AD_BASE = {"Facebook": (60_000, 650), "Google": (90_000, 900), "Instagram": (45_000, 550),
+           "Naver": (30_000, 400), "Youtube": (70_000, 300)}  # daily impressions, CPM in cents
+HOUR_WEIGHTS = (2, 1, 1, 1, 1, 1, 2, 4, 6, 7, 7, 7, 8, 8, 7, 7, 7, 8, 9, 10, 10, 9, 7, 4)
+NPS_WEIGHTS = (3, 1, 1, 2, 2, 4, 5, 9, 14, 24, 35)  # scores 0..10
+AGES = ("10-19", "20-29", "30-39", "40-49", "50-59", "60+")
+AGE_WEIGHTS = (8, 30, 28, 18, 10, 6)
+GENDERS = ("male", "female", "unknown")
+GENDER_WEIGHTS = (45, 45, 10)
+VARIANT_PURCHASE_RATE = {"control": 0.05, "test": 0.065}  # per clicked item
+
+USERS_PER_SCALE = 950
+SESSIONS_PER_SCALE = 100_000
+NPS_PER_SCALE = 15_000
+ITEM_COUNT = 1_000
+PREFERENCE_SLOTS = 20
+EVENT_WINDOW = (date(2019, 10, 1), date(2019, 11, 30))
+DIRTY_RATE = 0.001  # bad rows of each kind, as a share of a table's clean rows
+SAMPLE_SIZE = 2_000  # clean rows kept per table as candidates for dirty injections
+DAY = 86_400
+
+
+@dataclass
+class Manifest:
+    """What a generated data set holds; `asdict()` of it is `manifest.json`."""
+
+    seed: int
+    scale: float
+    dirty: bool
+    start: str
+    end: str
+    rows: dict[str, int]
+    exact_duplicates: dict[str, int]
+    quarantine: dict[str, dict[str, int]]
+
+    def to_json(self) -> str:
+        """The manifest as indented JSON text."""
+        return json.dumps(asdict(self), indent=2) + "\n"
+
+
+@cache
+def _times_of_day() -> tuple[str, ...]:
+    return tuple(f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(DAY))
+
+
+def _table(values: Sequence[int], weights: Sequence[int], size: int = 1_000) -> list[int]:
+    """`values` repeated by weight into `size` slots: a uniform pick from it is a weighted one."""
+    total = sum(weights)
+    slots: list[int] = []
+    for value, weight in zip(values, weights, strict=True):
+        slots.extend([value] * round(size * weight / total))
+    return slots
+
+
+class _Clock:
+    """Formats seconds after midnight of `first` as `YYYY-MM-DD HH:MM:SS`."""
+
+    def __init__(self, first: date, days: int) -> None:
+        self.days = [(first + timedelta(d)).isoformat() for d in range(days)]
+
+    def ts(self, seconds: int) -> str:
+        return f"{self.days[seconds // DAY]} {_times_of_day()[seconds % DAY]}"
+
+
+class _Sink:
+    """One CSV file: counts its rows and keeps every `stride`-th one as a sample."""
+
+    def __init__(self, handle: IO[str], columns: Sequence[str], expected: int) -> None:
+        self.writer = csv.writer(handle, lineterminator="\n")
+        self.writer.writerow(columns)
+        self.rows = 0
+        self.stride = max(1, expected // SAMPLE_SIZE)
+        self.sample: list[Row] = []
+
+    def write(self, row: Row) -> None:
+        self.writer.writerow(row)
+        self.rows += 1
+        if self.rows % self.stride == 0:
+            self.sample.append(row)
+
+
+@dataclass
+class _Users:
+    """Users 1..n in signup order: signup day, cumulative activity weight, channel habits."""
+
+    signup: list[int]
+    cum_weight: list[float]
+    habits: list[tuple[str, ...]]
+
+
+def _make_users(rng: random.Random, count: int, days: int) -> _Users:
+    signup = sorted(0 if rng.random() < 0.3 else int(rng.random() * days) for _ in range(count))
+    signup[0] = 0
+    cum_weight: list[float] = []
+    total = 0.0
+    for _ in range(count):
+        total += rng.lognormvariate(0.0, 0.8)
+        cum_weight.append(total)
+    habits = []
+    for _ in range(count):
+        favourites = rng.choices(CHANNELS, CHANNEL_WEIGHTS, k=rng.randint(1, 3))
+        habits.append(tuple(
+            rng.choice(favourites) if rng.random() < 0.8
+            else rng.choices(CHANNELS, CHANNEL_WEIGHTS)[0]
+            for _ in range(PREFERENCE_SLOTS)
+        ))
+    return _Users(signup, cum_weight, habits)
+
+
+def _daily_sessions(users: _Users, start: date, days: int, total: int) -> list[int]:
+    """Sessions per day, proportional to the activity of the users signed up by then."""
+    weights = []
+    for d in range(days):
+        weekend = (start + timedelta(d)).weekday() >= 5
+        activity = users.cum_weight[bisect_right(users.signup, d) - 1]
+        weights.append(activity * (0.85 if weekend else 1.0))
+    whole, done, previous = sum(weights), 0.0, 0
+    counts: list[int] = []
+    for weight in weights:
+        done += weight
+        upto = round(total * done / whole)
+        counts.append(upto - previous)
+        previous = upto
+    return counts
+
+
+def _transaction(rnd: Callable[[], float], session_id: str) -> Row:
+    if rnd() < 0.005:
+        return (session_id, "false", 0)
+    refunded = "true" if rnd() < 0.07 else "false"
+    return (session_id, refunded, 10 + int(490 * rnd() ** 3))
+
+
+def _write_sessions(rng: random.Random, seed: int, users: _Users, clock: _Clock,
+                    counts: list[int], sinks: dict[str, _Sink]) -> list[str]:
+    """Sessions with their timestamp and maybe a transaction; returns sampled ids of sessions
+    without a transaction."""
+    usc, stamps = sinks["user_session_channel"], sinks["session_timestamp"]
+    transactions = sinks["session_transaction"]
+    write_usc, write_ts, rnd = usc.writer.writerow, stamps.writer.writerow, rng.random
+    cum, habits, times = users.cum_weight, users.habits, _times_of_day()
+    hours = [h * 3600 for h in _table(range(24), HOUR_WEIGHTS)]
+    n_hours, stride, no_transaction, n = len(hours), usc.stride, [], 0
+    for d, count in enumerate(counts):
+        eligible = bisect_right(users.signup, d)
+        weight, prefix = cum[eligible - 1], clock.days[d] + " "
+        for _ in range(count):
+            n += 1
+            user = bisect_right(cum, rnd() * weight, 0, eligible)
+            channel = habits[user][int(rnd() * PREFERENCE_SLOTS)]
+            session_id = md5(b"%d:%d" % (seed, n)).hexdigest()
+            usc_row = (user + 1, session_id, channel)
+            ts_row = (session_id, prefix + times[hours[int(rnd() * n_hours)] + int(rnd() * 3600)])
+            write_usc(usc_row)
+            write_ts(ts_row)
+            paid = rnd() < TRANSACTION_RATE[channel]
+            if paid:
+                transactions.write(_transaction(rnd, session_id))
+            if n % stride == 0:
+                usc.sample.append(usc_row)
+                stamps.sample.append(ts_row)
+                if not paid:
+                    no_transaction.append(session_id)
+    usc.rows = stamps.rows = n
+    return no_transaction
+
+
+def _write_nps(rng: random.Random, count: int, start: date, end: date, sink: _Sink) -> None:
+    first, last = date(start.year, 1, 1), date(end.year, 12, 31)
+    clock = _Clock(first, (last - first).days + 1)
+    span, scores = len(clock.days) * DAY, _table(range(11), NPS_WEIGHTS)
+    for i in range(count):
+        created = clock.ts(int((i + rng.random()) * span / count))
+        sink.write((i + 1, created, scores[int(rng.random() * len(scores))]))
+
+
+def _event_days(start: date, end: date) -> tuple[int, int]:
+    """The A/B test's event window as day offsets from `start`, clamped into start..end."""
+    lo = min(max(start, EVENT_WINDOW[0]), end)
+    hi = max(min(end, EVENT_WINDOW[1]), lo)
+    return (lo - start).days, (hi - start).days
+
+
+def _write_ab_test(rng: random.Random, users: _Users, clock: _Clock, window: tuple[int, int],
+                   variants: _Sink, events: _Sink) -> None:
+    assigned = []
+    for user in range(1, len(users.signup) + 1):
+        if rng.random() < 0.5:
+            variant = "control" if rng.random() < 0.5 else "test"
+            variants.write((user, variant))
+            assigned.append((user, variant))
+    for user, variant in assigned:
+        lo, hi = max(window[0], users.signup[user - 1]), window[1]
+        if lo > hi:
+            continue
+        seen = {(lo + int(rng.random() * (hi - lo + 1)), 1 + int(rng.random() * ITEM_COUNT))
+                for _ in range(rng.randint(20, 40))}
+        for day, item in sorted(seen):
+            clicked = rng.random() < 0.2
+            purchased = clicked and rng.random() < VARIANT_PURCHASE_RATE[variant]
+            amount = 5 + int(195 * rng.random() ** 2) if purchased else 0
+            events.write((user, f"{clock.days[day]} 00:00:00", item, int(clicked),
+                          int(purchased), amount))
+
+
+def _write_metadata(rng: random.Random, users: _Users, clock: _Clock, sink: _Sink) -> None:
+    for user, signup in enumerate(users.signup, start=1):
+        age = rng.choices(AGES, AGE_WEIGHTS)[0]
+        gender = rng.choices(GENDERS, GENDER_WEIGHTS)[0]
+        updated = signup * DAY + int(rng.random() * DAY)
+        versions = 1 if rng.random() >= 0.2 else rng.randint(2, 3)
+        for _ in range(versions):
+            sink.write((user, age, gender, clock.ts(updated)))
+            updated += rng.randint(1, 60) * DAY + int(rng.random() * DAY)
+            if rng.random() < 0.5:
+                age = AGES[min(AGES.index(age) + 1, len(AGES) - 1)]
+            else:
+                gender = rng.choices(GENDERS, GENDER_WEIGHTS)[0]
+
+
+def _money(cents: int) -> str:
+    return f"{cents // 100}.{cents % 100:02d}"
+
+
+def _write_ad_spend(rng: random.Random, scale: float, clock: _Clock, days: int,
+                    sink: _Sink) -> None:
+    for d in range(days):
+        growth = 1 + 0.6 * d / max(1, days - 1)
+        for channel in PAID_CHANNELS:
+            base, cpm = AD_BASE[channel]
+            impressions = max(1, int(base * scale * growth * (0.7 + 0.6 * rng.random())))
+            clicks = int(impressions * (0.005 + 0.025 * rng.random()))
+            cents = max(1, round(impressions * cpm * (0.8 + 0.4 * rng.random()) / 1000))
+            sink.write((clock.days[d], channel, impressions, clicks, _money(cents)))
+
+
+class _Injector:
+    """Builds a dirty data set's bad rows on fresh keys and counts their expected outcome."""
+
+    def __init__(self, seed: int, clock: _Clock, days: int, sinks: dict[str, _Sink],
+                 users: int, nps_ids: int) -> None:
+        self.rng = random.Random(f"dirty:{seed}")  # never the clean rows' stream
+        self.seed, self.clock, self.days, self.sinks = seed, clock, days, sinks
+        self.rows: dict[str, list[Row]] = {t.name: [] for t in RAW_TABLES}
+        self.duplicates = {t.name: 0 for t in RAW_TABLES}
+        self.quarantine: dict[str, Counter[str]] = {t.name: Counter() for t in RAW_TABLES}
+        self.next_id = {"session": 0, "user": users, "nps": nps_ids, "item": ITEM_COUNT, "ad": -1}
+
+    def fresh(self, kind: str) -> int:
+        self.next_id[kind] += 1
+        return self.next_id[kind]
+
+    def session(self) -> str:
+        return md5(b"dirty:%d:%d" % (self.seed, self.fresh("session"))).hexdigest()
+
+    def count(self, table: str) -> int:
+        return max(3, round(DIRTY_RATE * self.sinks[table].rows))
+
+    def ts(self) -> str:
+        return self.clock.ts(self.rng.randrange(self.days * DAY))
+
+    def day(self) -> str:
+        return f"{self.clock.days[self.rng.randrange(self.days)]} 00:00:00"
+
+    def user(self) -> int:
+        return self.rng.randint(1, self.next_id["user"])
+
+    def add(self, table: str, rows: list[Row], reason: str | None = None) -> None:
+        self.rows[table].extend(rows)
+        if reason is not None:
+            self.quarantine[table][reason] += len(rows)
+
+    def distinct(self, count: int, make: Callable[[], Row]) -> list[Row]:
+        rows: dict[Row, None] = {}
+        while len(rows) < count:
+            rows[make()] = None
+        return list(rows)
+
+    def copies(self, table: str, count: int | None = None) -> None:
+        """Exact duplicates of sampled clean rows (a few twice)."""
+        sample = self.sinks[table].sample
+        for row in self.rng.sample(sample, min(count or self.count(table), len(sample))):
+            extra = 2 if self.rng.random() < 0.2 else 1
+            self.add(table, [row] * extra)
+            self.duplicates[table] += extra
+
+    def conflicts(self, table: str, group: Callable[[int], list[Row]]) -> None:
+        """Groups of 2-3 distinct rows sharing a fresh key; some also repeat a row exactly."""
+        for j in range(self.count(table)):
+            rows = group(self.rng.choice((2, 2, 3)))
+            self.add(table, rows, "conflicting_duplicate")
+            if j == 0 or self.rng.random() < 0.25:
+                self.add(table, rows[:1])
+                self.duplicates[table] += 1
+
+    def null_key(self, table: str, make: Callable[[], Row]) -> None:
+        self.add(table, self.distinct(self.count(table), make), "null_key")
+
+
+def _dirty_sessions(inj: _Injector, no_transaction: list[str]) -> None:
+    rng, usc, ts, tx = inj.rng, "user_session_channel", "session_timestamp", "session_transaction"
+    for table in (usc, ts, tx):
+        inj.copies(table)
+    inj.null_key(usc, lambda: (inj.user(), None, rng.choice(CHANNELS)))
+    inj.null_key(ts, lambda: (None, inj.ts()))
+    inj.null_key(tx, lambda: (None, rng.choice(("true", "false")), rng.randint(0, 99_999)))
+    inj.conflicts(usc, lambda n: [(inj.user(), sid, c)
+                                  for sid in [inj.session()] for c in rng.sample(CHANNELS, n)])
+    inj.conflicts(ts, lambda n: [(sid, inj.clock.ts(t)) for sid in [inj.session()]
+                                 for t in rng.sample(range(inj.days * DAY), n)])
+    inj.conflicts(tx, lambda n: [(sid, "false", a) for sid in [inj.session()]
+                                 for a in rng.sample(range(1, 501), n)])
+    missing: list[Row] = [(inj.user(), inj.session(), rng.choice(CHANNELS))
+                          for _ in range(inj.count(usc))]
+    orphans: list[Row] = [(inj.session(), inj.ts()) for _ in range(inj.count(ts))]
+    inj.add(usc, missing, "missing_timestamp")
+    inj.add(ts, orphans, "orphan_timestamp")
+    third = inj.count(tx) // 3  # sessions that exist in one table only are not clean either
+    targets = [str(r[1]) for r in missing[:third]] + [str(r[0]) for r in orphans[:third]]
+    targets += [inj.session() for _ in range(inj.count(tx) - len(targets))]
+    inj.add(tx, [(sid, "false", rng.randint(0, 500)) for sid in targets], "orphan_transaction")
+    negative = rng.sample(no_transaction, min(inj.count(tx), len(no_transaction)))
+    inj.add(tx, [(sid, rng.choice(("true", "false")), -rng.randint(1, 500)) for sid in negative],
+            "negative_amount")
+
+
+def _dirty_other_tables(inj: _Injector, start: date) -> None:
+    rng, combos = inj.rng, list(product(AGES, GENDERS))
+    for table in ("nps", "user_event", "user_variant", "user_metadata", "ad_spend"):
+        inj.copies(table)
+    inj.copies("channel", 2)
+    inj.null_key("nps", lambda: (None, inj.ts(), rng.randint(0, 10)))
+    inj.conflicts("nps", lambda n: [(i, t, s) for i, t in [(inj.fresh("nps"), inj.ts())]
+                                    for s in rng.sample(range(11), n)])
+    inj.add("nps", [(inj.fresh("nps"), inj.ts(), rng.choice((-1, 11, 12, 20, None)))
+                    for _ in range(inj.count("nps"))], "score_out_of_range")
+    inj.null_key("user_event", lambda: rng.choice((
+        (None, inj.day(), rng.randint(1, ITEM_COUNT), 0, 0, 0),
+        (inj.user(), inj.day(), None, 1, 0, 0))))
+    outcomes = [(0, 0, 0), (1, 0, 0), (1, 1, 0)]
+    inj.conflicts("user_event", lambda n: [
+        (u, d, i, c, p, p * rng.randint(5, 200)) for u, d, i in
+        [(inj.user(), inj.day(), inj.fresh("item"))] for c, p, _ in rng.sample(outcomes, n)])
+    inj.add("user_event", [(inj.user(), None, inj.fresh("item"), 1, 0, 0)
+                           for _ in range(inj.count("user_event"))], "null_timestamp")
+    inj.add("user_variant", [(None, "control"), (None, "test")], "null_key")  # all there are
+    inj.conflicts("user_variant", lambda n: [(u, v) for u in [inj.fresh("user")]
+                                             for v in rng.sample(("control", "test"), 2)])
+    inj.null_key("user_metadata", lambda: rng.choice((
+        (None, rng.choice(AGES), rng.choice(GENDERS), inj.ts()),
+        (inj.user(), rng.choice(AGES), rng.choice(GENDERS), None))))
+    inj.conflicts("user_metadata", lambda n: [
+        (u, a, g, t) for u, t in [(inj.fresh("user"), inj.ts())]
+        for a, g in rng.sample(combos, n)])
+    inj.null_key("ad_spend", lambda: rng.choice((
+        (None, rng.choice(PAID_CHANNELS), rng.randint(1_000, 99_999), 10, "10.00"),
+        (inj.clock.days[rng.randrange(inj.days)], None, rng.randint(1_000, 99_999), 10, "10.00"))))
+
+    def before(j: int) -> tuple[str, str]:  # keys before `start`: never a clean row's
+        return (start - timedelta(1 + j // 5)).isoformat(), PAID_CHANNELS[j % 5]
+
+    inj.conflicts("ad_spend", lambda n: [
+        (d, c, 10_000, 150, _money(cents)) for d, c in [before(inj.fresh("ad"))]
+        for cents in rng.sample(range(100, 100_000), n)])
+
+
+def _flush(inj: _Injector) -> None:
+    for table, rows in inj.rows.items():
+        inj.rng.shuffle(rows)
+        inj.sinks[table].writer.writerows(rows)
+        inj.sinks[table].rows += len(rows)
+
+
+def generate(out_dir: Path, *, scale: float = 1.0, seed: int = 42, dirty: bool = False,
+             start: date = date(2019, 5, 1), end: date = date(2019, 11, 30)) -> Manifest:
+    """Write `<table>.csv` for every raw table and `manifest.json` into `out_dir`.
+
+    `scale` multiplies users, sessions, NPS answers and ad volumes; `dirty` appends bad rows of
+    every kind the contract lists. Same arguments, byte-identical files.
+    """
+    if scale <= 0:
+        raise ValueError("scale must be positive")
+    if end < start:
+        raise ValueError("end must not be before start")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rng, days = random.Random(seed), (end - start).days + 1
+    n_users = max(1, round(USERS_PER_SCALE * scale))
+    n_sessions, n_nps = round(SESSIONS_PER_SCALE * scale), round(NPS_PER_SCALE * scale)
+    expected = {"user_session_channel": n_sessions, "session_timestamp": n_sessions,
+                "session_transaction": n_sessions // 25, "nps": n_nps, "user_event": 15 * n_users,
+                "user_variant": n_users // 2, "user_metadata": n_users, "ad_spend": 5 * days}
+    clock = _Clock(start, days + 400)  # metadata versions may be updated after `end`
+    with ExitStack() as stack:
+        sinks = {
+            t.name: _Sink(stack.enter_context((out_dir / f"{t.name}.csv").open(
+                "w", newline="", encoding="utf-8")), t.column_names, expected.get(t.name, 1))
+            for t in RAW_TABLES
+        }
+        for name in LISTED_CHANNELS:
+            sinks["channel"].write((name,))
+        users = _make_users(rng, n_users, days)
+        counts = _daily_sessions(users, start, days, n_sessions)
+        no_transaction = _write_sessions(rng, seed, users, clock, counts, sinks)
+        _write_nps(rng, n_nps, start, end, sinks["nps"])
+        _write_ab_test(rng, users, clock, _event_days(start, end), sinks["user_variant"],
+                       sinks["user_event"])
+        _write_metadata(rng, users, clock, sinks["user_metadata"])
+        _write_ad_spend(rng, scale, clock, days, sinks["ad_spend"])
+        inj = _Injector(seed, clock, days, sinks, n_users, n_nps)
+        if dirty:
+            _dirty_sessions(inj, no_transaction)
+            _dirty_other_tables(inj, start)
+            _flush(inj)
+    manifest = Manifest(
+        seed=seed, scale=float(scale), dirty=dirty, start=start.isoformat(), end=end.isoformat(),
+        rows={t: s.rows for t, s in sinks.items()},
+        exact_duplicates=inj.duplicates,
+        quarantine={t: dict(sorted(c.items())) for t, c in inj.quarantine.items()},
+    )
+    (out_dir / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")
+    return manifest

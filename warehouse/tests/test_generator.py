@@ -1,0 +1,307 @@
+"""The raw data generator: deterministic, the course data set's shape, and an exact dirty manifest.
+
+`reference_checks` is an independent, pure-Python reading of the contract's rules for bad rows;
+the dirty manifest must say exactly what it finds.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections import Counter, defaultdict
+from dataclasses import asdict
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from warehouse.generator import Manifest, generate
+from warehouse.schema import RAW_TABLES, TABLES_BY_NAME
+
+Row = tuple[str | None, ...]
+Tables = dict[str, list[Row]]
+
+REASONS = {"null_key", "conflicting_duplicate", "negative_amount", "score_out_of_range",
+           "null_timestamp", "orphan_transaction", "missing_timestamp", "orphan_timestamp"}
+CHANNELS = {"Facebook", "Google", "Instagram", "Naver", "Organic", "Youtube"}
+PAID = CHANNELS - {"Organic"}
+
+
+def read_tables(directory: Path) -> Tables:
+    """Every table's data rows, an empty field read as NULL; checks each header row."""
+    tables: Tables = {}
+    for table in RAW_TABLES:
+        with (directory / f"{table.name}.csv").open(newline="", encoding="utf-8") as handle:
+            reader = csv.reader(handle)
+            assert tuple(next(reader)) == table.column_names
+            tables[table.name] = [tuple(v if v != "" else None for v in r) for r in reader]
+    return tables
+
+
+def _single_table_reason(table: str, row: Row, key: tuple[int, ...], null_key: tuple[int, ...],
+                         key_counts: Counter[Row]) -> str | None:
+    columns = TABLES_BY_NAME[table].column_names
+    value = dict(zip(columns, row, strict=True))
+    if any(row[i] is None for i in null_key):
+        return "null_key"
+    if all(row[i] is not None for i in key) and key_counts[tuple(row[i] for i in key)] > 1:
+        return "conflicting_duplicate"
+    amount = value.get("amount")
+    if table == "session_transaction" and amount is not None and int(amount) < 0:
+        return "negative_amount"
+    if table == "nps" and (value["score"] is None or not 0 <= int(value["score"]) <= 10):
+        return "score_out_of_range"
+    if table == "user_event" and value["datestamp"] is None:
+        return "null_timestamp"
+    return None
+
+
+def reference_checks(tables: Tables) -> tuple[dict[str, int], dict[str, dict[str, int]], Tables]:
+    """The contract's rules, in its order: (exact duplicates, quarantine counts, clean rows)."""
+    duplicates: dict[str, int] = {}
+    verdicts: dict[str, dict[Row, str | None]] = {}
+    for table in RAW_TABLES:
+        rows = tables[table.name]
+        distinct = list(dict.fromkeys(rows))  # collapsing exact duplicates comes first
+        duplicates[table.name] = len(rows) - len(distinct)
+        columns = table.column_names
+        key = tuple(columns.index(c) for c in table.key)
+        null_cols = ("user_id", "item_id") if table.name == "user_event" else table.key
+        null_key = tuple(columns.index(c) for c in null_cols)
+        key_counts = Counter(tuple(r[i] for i in key) for r in distinct)
+        verdicts[table.name] = {
+            r: _single_table_reason(table.name, r, key, null_key, key_counts) for r in distinct
+        }
+    usc, stamps = verdicts["user_session_channel"], verdicts["session_timestamp"]
+    usc_sessions = {r[1] for r, reason in usc.items() if reason is None}
+    ts_sessions = {r[0] for r, reason in stamps.items() if reason is None}
+    for row, reason in usc.items():
+        if reason is None and row[1] not in ts_sessions:
+            usc[row] = "missing_timestamp"
+    for row, reason in stamps.items():
+        if reason is None and row[0] not in usc_sessions:
+            stamps[row] = "orphan_timestamp"
+    clean_sessions = usc_sessions & ts_sessions
+    for row, reason in verdicts["session_transaction"].items():
+        if reason is None and row[0] not in clean_sessions:
+            verdicts["session_transaction"][row] = "orphan_transaction"
+    quarantine = {
+        t: dict(Counter(r for r in v.values() if r is not None)) for t, v in verdicts.items()
+    }
+    clean = {t: [row for row, r in v.items() if r is None] for t, v in verdicts.items()}
+    return duplicates, quarantine, clean
+
+
+@pytest.fixture(scope="module")
+def default(tmp_path_factory: pytest.TempPathFactory) -> tuple[Manifest, Tables]:
+    out = tmp_path_factory.mktemp("default")
+    return generate(out), read_tables(out)
+
+
+@pytest.fixture(scope="module")
+def dirty_default(tmp_path_factory: pytest.TempPathFactory) -> tuple[Manifest, Tables]:
+    out = tmp_path_factory.mktemp("dirty_default")
+    return generate(out, dirty=True), read_tables(out)
+
+
+def files(directory: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(directory.iterdir())}
+
+
+def test_same_arguments_give_byte_identical_files(tmp_path: Path) -> None:
+    generate(tmp_path / "a", scale=0.1, seed=3, dirty=True)
+    generate(tmp_path / "b", scale=0.1, seed=3, dirty=True)
+    first = files(tmp_path / "a")
+    assert set(first) == {f"{t.name}.csv" for t in RAW_TABLES} | {"manifest.json"}
+    assert first == files(tmp_path / "b")
+
+
+def test_another_seed_gives_other_data(tmp_path: Path) -> None:
+    generate(tmp_path / "a", scale=0.1, seed=1)
+    generate(tmp_path / "b", scale=0.1, seed=2)
+    first, second = files(tmp_path / "a"), files(tmp_path / "b")
+    for name in ("user_session_channel.csv", "session_timestamp.csv", "nps.csv",
+                 "user_event.csv", "user_metadata.csv", "ad_spend.csv"):
+        assert first[name] != second[name], name
+
+
+def test_manifest_file_and_row_counts(tmp_path: Path) -> None:
+    manifest = generate(tmp_path, scale=0.05, dirty=True)
+    assert json.loads((tmp_path / "manifest.json").read_text()) == asdict(manifest)
+    tables = read_tables(tmp_path)
+    assert manifest.rows == {t: len(rows) for t, rows in tables.items()}
+    text = "".join((tmp_path / f"{t.name}.csv").read_text() for t in RAW_TABLES)
+    assert '""' not in text  # NULL is an empty, unquoted field
+
+
+def test_default_sessions(default: tuple[Manifest, Tables]) -> None:
+    manifest, tables = default
+    usc, stamps = tables["user_session_channel"], tables["session_timestamp"]
+    assert manifest.start == "2019-05-01" and manifest.end == "2019-11-30"
+    assert 90_000 <= len(usc) <= 110_000
+    assert 900 <= len({r[0] for r in usc}) <= 1000
+    assert {r[2] for r in usc} == CHANNELS
+    assert [r[0] for r in tables["channel"]] == sorted(CHANNELS) + ["TIKTOK"]
+    sessions = [str(r[1]) for r in usc]
+    assert len(set(sessions)) == len(sessions)
+    assert all(re.fullmatch(r"[0-9a-f]{32}", str(s)) for s in sessions)
+    assert sorted(str(r[0]) for r in stamps) == sorted(sessions)  # exactly one timestamp each
+    times = sorted(str(r[1]) for r in stamps)
+    assert times[0].startswith("2019-05-01 ") and times[-1].startswith("2019-11-30 ")
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", t) for t in times[::97])
+    channel_share = Counter(r[2] for r in usc)
+    assert max(channel_share.values()) > 2 * min(channel_share.values())  # skewed
+    session_at = {r[0]: str(r[1]) for r in stamps}
+    first: dict[str | None, str | None] = {}
+    last: dict[str | None, str | None] = {}
+    for _, user, channel in sorted((session_at[r[1]], str(r[0]), r[2]) for r in usc):
+        first.setdefault(user, channel)
+        last[user] = channel
+    assert 0.1 < sum(first[u] != last[u] for u in first) / len(first) < 0.9
+
+
+def test_monthly_active_users_and_sessions_grow(default: tuple[Manifest, Tables]) -> None:
+    _, tables = default
+    month_of = {r[0]: str(r[1])[:7] for r in tables["session_timestamp"]}
+    active: defaultdict[str, set[str | None]] = defaultdict(set)
+    for user, session, _ in tables["user_session_channel"]:
+        active[month_of[session]].add(user)
+    months = sorted(active)
+    assert months == [f"2019-{m:02d}" for m in range(5, 12)]
+    counts = [len(active[m]) for m in months]
+    assert counts == sorted(counts) and counts[0] < counts[-1]
+    sessions = Counter(month_of.values())
+    assert sessions["2019-05"] < sessions["2019-08"] < sessions["2019-11"]
+
+
+def test_default_transactions(default: tuple[Manifest, Tables]) -> None:
+    _, tables = default
+    transactions = tables["session_transaction"]
+    sessions = {r[1] for r in tables["user_session_channel"]}
+    assert 0.01 < len(transactions) / len(sessions) < 0.08
+    assert {r[0] for r in transactions} <= sessions
+    assert len({r[0] for r in transactions}) == len(transactions)
+    assert {r[1] for r in transactions} == {"true", "false"}
+    refunded = sum(r[1] == "true" for r in transactions) / len(transactions)
+    assert 0.02 < refunded < 0.15
+    amounts = [int(str(r[2])) for r in transactions]
+    assert 0 < amounts.count(0) < 0.02 * len(amounts)
+    assert min(amounts) >= 0 and max(amounts) <= 500
+
+
+def test_default_nps(default: tuple[Manifest, Tables]) -> None:
+    _, tables = default
+    nps = tables["nps"]
+    assert 13_000 <= len(nps) <= 17_000
+    assert [int(str(r[0])) for r in nps] == list(range(1, len(nps) + 1))
+    assert all(str(r[1]).startswith("2019-") for r in nps)
+    assert {str(r[1])[5:7] for r in nps} == {f"{m:02d}" for m in range(1, 13)}
+    scores = Counter(int(str(r[2])) for r in nps)
+    assert set(scores) == set(range(11))
+    assert 0.4 < (scores[9] + scores[10]) / len(nps) < 0.8
+
+
+def test_default_ab_test(default: tuple[Manifest, Tables]) -> None:
+    _, tables = default
+    variants = {r[0]: r[1] for r in tables["user_variant"]}
+    assert set(variants.values()) == {"control", "test"}
+    assert 350 <= len(variants) <= 600 and len(variants) == len(tables["user_variant"])
+    events = tables["user_event"]
+    assert {r[0] for r in events} <= set(variants)
+    assert 20 <= len(events) / len(variants) <= 40
+    assert len({r[:3] for r in events}) == len(events)
+    assert all("2019-10-01" <= str(r[1])[:10] <= "2019-11-30" for r in events)
+    flags = [(int(str(r[3])), int(str(r[4])), int(str(r[5]))) for r in events]
+    assert all(c in (0, 1) and p in (0, 1) and p <= c and (a > 0) == (p == 1) for c, p, a in flags)
+    assert sum(p for _, p, _ in flags) > 0
+
+
+def test_default_user_metadata(default: tuple[Manifest, Tables]) -> None:
+    _, tables = default
+    rows = tables["user_metadata"]
+    users = {r[0] for r in tables["user_session_channel"]}
+    versions = Counter(r[0] for r in rows)
+    assert users <= set(versions)
+    assert len({(r[0], r[3]) for r in rows}) == len(rows)
+    assert 0.1 < sum(n > 1 for n in versions.values()) / len(versions) < 0.3
+    assert max(versions.values()) <= 3
+    assert {r[2] for r in rows} == {"male", "female", "unknown"}
+    assert all(re.fullmatch(r"\d\d-\d\d|60\+", str(r[1])) for r in rows)
+
+
+def test_default_ad_spend(default: tuple[Manifest, Tables]) -> None:
+    _, tables = default
+    rows = tables["ad_spend"]
+    days = (date(2019, 11, 30) - date(2019, 5, 1)).days + 1
+    assert len(rows) == 5 * days == len({r[:2] for r in rows})
+    assert {r[1] for r in rows} == PAID
+    assert min(str(r[0]) for r in rows) == "2019-05-01"
+    assert max(str(r[0]) for r in rows) == "2019-11-30"
+    for _, _, impressions, clicks, spend in rows:
+        assert int(str(impressions)) >= int(str(clicks)) >= 0
+        assert re.fullmatch(r"\d+\.\d\d", str(spend)) and float(str(spend)) > 0
+    assert 1_000 <= min(int(str(r[2])) for r in rows)
+    assert max(int(str(r[2])) for r in rows) < 1_000_000
+
+
+def test_scale_multiplies_users_and_sessions(tmp_path: Path) -> None:
+    manifest = generate(tmp_path, scale=0.1)
+    assert 9_000 <= manifest.rows["user_session_channel"] <= 11_000
+    users = {r[0] for r in read_tables(tmp_path)["user_session_channel"]}
+    assert 85 <= len(users) <= 100
+
+
+def test_clean_data_has_nothing_to_quarantine(default: tuple[Manifest, Tables]) -> None:
+    manifest, tables = default
+    assert manifest.exact_duplicates == {t.name: 0 for t in RAW_TABLES}
+    assert manifest.quarantine == {t.name: {} for t in RAW_TABLES}
+    duplicates, quarantine, clean = reference_checks(tables)
+    assert set(duplicates.values()) == {0}
+    assert quarantine == {t.name: {} for t in RAW_TABLES}
+    assert clean == tables
+
+
+def test_dirty_manifest_counts(
+    default: tuple[Manifest, Tables], dirty_default: tuple[Manifest, Tables]
+) -> None:
+    clean, dirty = default[0], dirty_default[0]
+    assert dirty.dirty and not clean.dirty
+    assert set().union(*dirty.quarantine.values()) == REASONS
+    assert all(n > 0 for n in dirty.exact_duplicates.values())
+    for table in clean.rows:
+        injected = dirty.rows[table] - clean.rows[table]
+        quarantined = sum(dirty.quarantine[table].values())
+        assert injected == dirty.exact_duplicates[table] + quarantined
+        assert injected <= max(60, 0.02 * clean.rows[table]), table
+        assert all(n >= 2 for n in dirty.quarantine[table].values())
+
+
+def assert_reference_checks_agree(manifest: Manifest, dirty: Tables, clean: Tables) -> None:
+    duplicates, quarantine, clean_part = reference_checks(dirty)
+    assert duplicates == manifest.exact_duplicates
+    assert quarantine == manifest.quarantine
+    for table in RAW_TABLES:  # what survives the rules is exactly the clean data set
+        assert Counter(clean_part[table.name]) == Counter(clean[table.name]), table.name
+
+
+@pytest.mark.parametrize(
+    ("scale", "seed", "start", "end"),
+    [(0.05, 7, date(2019, 5, 1), date(2019, 11, 30)),
+     (0.05, 11, date(2020, 1, 1), date(2020, 1, 31))],
+)
+def test_reference_checks_agree_with_a_dirty_manifest(
+    tmp_path: Path, scale: float, seed: int, start: date, end: date
+) -> None:
+    manifest = generate(tmp_path / "dirty", scale=scale, seed=seed, dirty=True, start=start,
+                        end=end)
+    generate(tmp_path / "clean", scale=scale, seed=seed, start=start, end=end)
+    assert_reference_checks_agree(
+        manifest, read_tables(tmp_path / "dirty"), read_tables(tmp_path / "clean")
+    )
+
+
+def test_reference_checks_agree_with_the_default_dirty_manifest(
+    default: tuple[Manifest, Tables], dirty_default: tuple[Manifest, Tables]
+) -> None:
+    assert_reference_checks_agree(dirty_default[0], dirty_default[1], default[1])
