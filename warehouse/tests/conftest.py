@@ -68,7 +68,7 @@ class DbtProject:
         try:
             with conn, conn.cursor() as cur:
                 cur.execute(sql, params)
-                return list(cur.fetchall())
+                return list(cur.fetchall()) if cur.description else []
         finally:
             conn.close()
 
