@@ -15,6 +15,7 @@ import shutil
 import socket
 import stat
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,8 +116,10 @@ class Warehouse:
             self._initdb()
         self._check_version()
         self._write_config()
+        self._wait_for_dead_postmaster()
         if self.is_running():
             return False
+        self._check_stale_lock()
         if not _port_is_free(self.port):
             raise WarehouseError(
                 f"port {self.port} on 127.0.0.1 is taken by another program; "
@@ -185,6 +188,37 @@ class Warehouse:
                 "afresh with 'warehouse destroy' (deletes the local data)"
             )
 
+    def _lock_pid(self) -> int | None:
+        lock = self.pgdata / "postmaster.pid"
+        if not lock.exists():
+            return None
+        first = lock.read_text(errors="replace").split("\n", 1)[0].strip()
+        return int(first) if first.isdigit() else None
+
+    def _wait_for_dead_postmaster(self, seconds: float = 10.0) -> None:
+        """A killed server stays a zombie until its parent reaps it; PostgreSQL would take
+        it for a live one, so wait for it to go."""
+        pid = self._lock_pid()
+        deadline = time.monotonic() + seconds
+        while pid is not None and _is_zombie(pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+
+    def _check_stale_lock(self) -> None:
+        """Refuse, with a way out, a crashed server's lock file whose PID is another program's."""
+        lock = self.pgdata / "postmaster.pid"
+        pid = self._lock_pid()
+        if pid is None:
+            return
+        try:
+            name = Path(f"/proc/{pid}/comm").read_text().strip()
+        except OSError:
+            return  # no such process: PostgreSQL removes the stale file itself
+        if name != "postgres":
+            raise WarehouseError(
+                f"{lock} is a stale lock from a crashed server, and its PID {pid} now belongs "
+                f"to '{name}'; no server is running, so delete that file and run 'warehouse up'"
+            )
+
     def _write_config(self) -> None:
         settings = {
             **TUNING,
@@ -241,6 +275,14 @@ class Warehouse:
         os.chown(path, entry.pw_uid, entry.pw_gid)
         if path.is_dir():
             path.chmod(0o700)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" in status
 
 
 def _run_as() -> str | None:
