@@ -123,3 +123,26 @@ def test_dirty_data_quarantine_matches_the_manifest_and_marts_match_clean_data(
     assert {t: int(n) for t, n in raw_rows.items()} == manifest["rows"]
 
     assert _fingerprints(dbt_project) == clean_build
+
+
+def test_quality_history_records_each_build_and_warns_on_a_jump(
+    dbt_project: DbtProject,
+    clean_build: dict[str, tuple[int, str]],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    def build_with(dirty: bool) -> str:
+        data = tmp_path_factory.mktemp("jump")
+        generate(data, scale=SCALE, seed=7, dirty=dirty)
+        load(dbt_project.warehouse.uri(), data)
+        dbt_project.dbt("run", "--select", "+raw_data_quality_history")
+        check = "assert_raw_data_quality_rates_have_not_jumped"
+        return dbt_project.dbt("test", "--select", check).stdout
+
+    build_with(dirty=False)
+    assert "WARN=0" in build_with(dirty=False)  # the same data again: no jump
+    # Dirty data doubles rows in small tables (2 exact duplicates among 9 channels): a jump.
+    assert "WARN=1" in build_with(dirty=True)
+    builds = dbt_project.query(
+        "select count(distinct built_at), count(*) from analytics.raw_data_quality_history"
+    )[0]
+    assert builds[0] >= 3 and builds[1] == builds[0] * 9
