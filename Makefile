@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DBT := $(BIN)/dbt
 
-.PHONY: build test install up down docs lock clean
+.PHONY: build test install up down docs lock clean bench
 
 build: install
 	$(BIN)/warehouse up
@@ -42,3 +42,8 @@ lock:
 clean:
 	-$(BIN)/warehouse down
 	rm -rf target logs .warehouse $(VENV)
+
+# Side-by-side benchmark in a throw-away warehouse: make bench SCALE=10
+SCALE ?= 1
+bench: install
+	$(BIN)/warehouse bench --scale $(SCALE)

@@ -169,6 +169,26 @@ def ensure_data() -> None:
     click.echo(f"loaded the default data set: {sum(counts.values())} rows from {data_dir}")
 
 
+@main.command()
+@click.option("--scale", type=float, default=1.0, show_default=True)
+@click.option("--out", "out_file", type=click.Path(path_type=Path),
+              default=Path("bench/RESULTS.md"), show_default=True)
+def bench(scale: float, out_file: Path) -> None:
+    """Time floor, peer, full, daily and no-op builds side by side; write a Markdown table."""
+    from warehouse.bench import markdown, run
+
+    root = project_root()
+    click.echo(f"benchmark at scale {scale:g} in a throw-away warehouse")
+    results = run(root, scale)
+    text = markdown(results)
+    target = root / out_file
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text)
+    for name, value in results.ratios().items():
+        click.echo(f"  {name:<14} {'n/a' if value is None else f'{value:.2f}'}")
+    click.echo(f"wrote {target}")
+
+
 @main.command("redshift-check")
 @click.option("--target-path", type=click.Path(path_type=Path), default=Path("target/redshift"),
               show_default=True, help="Where the compiled Redshift SQL goes.")
