@@ -53,8 +53,9 @@ PEER_SQL: dict[str, str] = {
             select usc.userid, usc.channel,
                    row_number() over (partition by usc.userid order by st.ts, st.sessionid)
                        as first_rank,
-                   row_number() over (partition by usc.userid order by st.ts desc, st.sessionid desc)
-                       as last_rank
+                   row_number() over (
+                       partition by usc.userid order by st.ts desc, st.sessionid desc
+                   ) as last_rank
             from raw_data.user_session_channel as usc
             inner join raw_data.session_timestamp as st on usc.sessionid = st.sessionid
         ) as ranked
