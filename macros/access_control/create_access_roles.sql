@@ -4,7 +4,8 @@
     `manage_access_roles: false`, and then this only checks.
 -#}
 {% macro create_access_roles() %}
-    {%- if execute -%}
+    {#- compile and docs render hooks too: act only when dbt really runs -#}
+    {%- if execute and flags.WHICH in ('run', 'build', 'seed', 'snapshot', 'run-operation') -%}
         {%- set wanted = var('access_roles') -%}
         {%- set existing = adapter.dispatch('existing_roles')(wanted) -%}
         {%- for role in wanted if role not in existing -%}
@@ -18,7 +19,7 @@
             {%- endif -%}
         {%- endfor -%}
     {%- endif -%}
-    select 1
+    select 1 as hook_done
 {% endmacro %}
 
 {% macro default__existing_roles(roles) -%}

@@ -1,0 +1,325 @@
+"""The production operations: load_raw_data_from_s3 and report_table_health.
+
+On the local PostgreSQL target the S3 load can only print its SQL (dry_run), and the health
+report reads pg_stat_user_tables. The Redshift variants run in-process with the Redshift adapter
+and no cluster: `clear_transaction` (the one statement run-operation sends by itself) is a
+no-op and `RedshiftAdapter.execute` records the SQL and answers with canned rows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pytest
+
+from warehouse.generator import generate
+from warehouse.loader import load
+from warehouse.redshift import PROFILE, lint_compiled, scan_sql
+from warehouse.schema import RAW_TABLES
+
+from .conftest import PROJECT_ROOT, DbtProject
+
+pytestmark = pytest.mark.e2e
+
+PREFIX = "s3://bucket/raw/2019-11-30/"
+ROLE = "arn:aws:iam::123:role/redshift-copy"
+PROJECT_SCHEMAS = ("analytics", "staging", "snapshots", "raw_data")
+
+
+def load_args(**overrides: Any) -> str:
+    """The --args of load_raw_data_from_s3 as YAML flow mapping (None drops an argument)."""
+    args: dict[str, Any] = {"s3_prefix": PREFIX, "iam_role": ROLE, "format": "csv",
+                            "dry_run": True, **overrides}
+    return "{" + ", ".join(
+        f"{key}: {_yaml(value)}" for key, value in args.items() if value is not None
+    ) + "}"
+
+
+def _yaml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(value) + "]"
+    return f'"{value}"'
+
+
+def printed_sql(output: str) -> str:
+    """The script a dry run printed: from `begin;` to `commit;`."""
+    match = re.search(r"^begin;$.*?^commit;$", output, re.S | re.M)
+    assert match, f"no SQL script in the output:\n{output}"
+    return match.group(0)
+
+
+def statements(sql: str) -> list[str]:
+    """The script's statements, comments dropped and whitespace collapsed."""
+    text = re.sub(r"--[^\n]*", "", sql)
+    collapsed = (" ".join(part.split()) for part in text.split(";") if part.strip())
+    return [part.replace("( ", "(").replace(" )", ")") for part in collapsed]
+
+
+def copy_statements(sql: str) -> dict[str, str]:
+    found = {}
+    for statement in statements(sql):
+        match = re.match(r"copy raw_data\.(\w+)\b", statement)
+        if match:
+            found[match.group(1)] = statement
+    return found
+
+
+# --- load_raw_data_from_s3 on the local PostgreSQL target ---------------------------------
+
+
+def test_dry_run_csv_copies_every_table_in_one_transaction(dbt_project: DbtProject) -> None:
+    output = dbt_project.dbt("run-operation", "load_raw_data_from_s3", "--args", load_args()).stdout
+    sql = printed_sql(output)
+    parts = statements(sql)
+    assert parts[0] == "begin" and parts[-1] == "commit"
+    assert parts.count("begin") == 1 and parts.count("commit") == 1
+    # TRUNCATE would commit the transaction on Redshift: rows are deleted instead.
+    assert not [part for part in parts if part.startswith("truncate")]
+
+    copies = copy_statements(sql)
+    assert list(copies) == [table.name for table in RAW_TABLES]
+    for table in RAW_TABLES:
+        copy = copies[table.name]
+        columns = ", ".join(table.column_names)
+        assert copy.startswith(
+            f"copy raw_data.{table.name} ({columns}) from '{PREFIX}{table.name}.csv' "
+            f"iam_role '{ROLE}' format as csv ignoreheader 1 "
+            "timeformat 'auto' dateformat 'auto' emptyasnull"
+        ), copy
+        assert "parquet" not in copy
+        # The table is created as warehouse/schema.py creates it, then emptied, then loaded.
+        create = table.ddl().replace("create table", "create table if not exists", 1)
+        create_at = parts.index(create)
+        assert parts[create_at + 1] == f"delete from raw_data.{table.name}"
+        assert parts[create_at + 2] == copy
+
+
+def test_dry_run_parquet_reads_a_folder_per_table(dbt_project: DbtProject) -> None:
+    output = dbt_project.dbt(
+        "run-operation", "load_raw_data_from_s3", "--args", load_args(format="parquet")
+    ).stdout
+    copies = copy_statements(printed_sql(output))
+    assert len(copies) == len(RAW_TABLES)
+    for name, copy in copies.items():
+        assert copy == (
+            f"copy raw_data.{name} from '{PREFIX}{name}/' iam_role '{ROLE}' "
+            "format as parquet statupdate on"
+        )
+
+
+def test_dry_run_append_keeps_the_rows(dbt_project: DbtProject) -> None:
+    output = dbt_project.dbt(
+        "run-operation", "load_raw_data_from_s3", "--args",
+        load_args(mode="append", tables=["nps", "ad_spend"], s3_prefix="s3://bucket/raw"),
+    ).stdout
+    sql = printed_sql(output)
+    assert "delete from" not in sql
+    copies = copy_statements(sql)
+    assert list(copies) == ["nps", "ad_spend"]
+    # A prefix without the trailing slash still names the files under it.
+    assert "from 's3://bucket/raw/nps.csv'" in copies["nps"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"iam_role": None}, "iam_role is required"),
+        ({"format": "json"}, "unknown format 'json' (use csv or parquet)"),
+        ({"s3_prefix": "bucket/raw/2019-11-30/"}, "s3_prefix must start with s3://"),
+        ({"s3_prefix": None}, "s3_prefix is required"),
+        ({"mode": "upsert"}, "unknown mode 'upsert'"),
+        ({"tables": ["nps", "orders"]}, "unknown: orders"),
+        ({"iam_role": "arn:x' --"}, "may not contain a quote"),
+    ],
+)
+def test_bad_arguments_fail_clearly(
+    dbt_project: DbtProject, overrides: dict[str, Any], message: str
+) -> None:
+    result = dbt_project.dbt(
+        "run-operation", "load_raw_data_from_s3", "--args", load_args(**overrides), check=False
+    )
+    assert result.returncode != 0
+    assert message in result.stdout
+    assert "copy raw_data" not in result.stdout
+
+
+def test_refuses_to_load_into_postgres(dbt_project: DbtProject) -> None:
+    result = dbt_project.dbt(
+        "run-operation", "load_raw_data_from_s3", "--args", load_args(dry_run=False), check=False
+    )
+    assert result.returncode != 0
+    assert "runs Redshift COPY from S3, but target 'local' is postgres" in result.stdout
+    assert "dry_run: true" in result.stdout
+
+
+# --- report_table_health on the local PostgreSQL target -----------------------------------
+
+
+@pytest.fixture(scope="module")
+def staged(dbt_project: DbtProject, tmp_path_factory: pytest.TempPathFactory) -> DbtProject:
+    data = tmp_path_factory.mktemp("operations")
+    generate(data, scale=0.02, seed=11)
+    load(dbt_project.warehouse.uri(), data)
+    dbt_project.dbt("run", "--select", "staging")
+    return dbt_project
+
+
+def test_health_report_on_postgres_lists_every_project_table(staged: DbtProject) -> None:
+    output = staged.dbt("run-operation", "report_table_health").stdout
+    assert "svv_table_info (slice skew, unsorted %) is Redshift-only" in output
+    tables = staged.query(
+        "select table_schema || '.' || table_name from information_schema.tables "
+        "where table_schema = any(%s) and table_type = 'BASE TABLE'",
+        (list(PROJECT_SCHEMAS),),
+    )
+    names = {name for (name,) in tables}
+    assert {f"raw_data.{table.name}" for table in RAW_TABLES} <= names
+    assert any(name.startswith("staging.base_raw_data__") for name in names)
+    listed = {line.split()[0] for line in output.splitlines() if re.match(r"^\w+\.\w+ ", line)}
+    assert names <= listed
+    assert f"{len(listed)} tables," in output
+
+
+# --- the Redshift variants, with the Redshift adapter and no cluster ----------------------
+
+REDSHIFT_PROFILE = PROFILE.replace("target: redshift", "target: prod").replace(
+    "    redshift:\n", "    prod:\n"
+)
+
+HEALTH_ROWS = [
+    {"table_schema": "analytics", "relation_name": "fct_sessions", "size_mb": 120,
+     "tbl_rows": 1_000_000, "skew_rows": 7.5, "skew_sortkey1": 1.2, "unsorted_pct": 35.0,
+     "stats_off": 12.0, "diststyle": "KEY(session_id)", "sortkey1": "session_at"},
+    {"table_schema": "raw_data", "relation_name": "nps", "size_mb": 10, "tbl_rows": 15_000,
+     "skew_rows": None, "skew_sortkey1": None, "unsorted_pct": 0.0, "stats_off": 0.0,
+     "diststyle": "AUTO(ALL)", "sortkey1": None},
+]
+
+
+@dataclass
+class RedshiftRun:
+    success: bool
+    exception: BaseException | None
+    output: str
+    sent: list[str] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def _no_cluster(sent: list[str]) -> Iterator[None]:
+    import agate
+    from dbt.adapters.contracts.connection import AdapterResponse
+    from dbt.adapters.redshift.connections import RedshiftConnectionManager
+    from dbt.adapters.redshift.impl import RedshiftAdapter
+
+    def execute(self: Any, sql: str, *args: Any, **kwargs: Any) -> Any:
+        sent.append(sql)
+        if "svv_table_info" in sql:
+            table = agate.Table.from_object(HEALTH_ROWS)
+        elif "loaded_rows" in sql:
+            table = agate.Table.from_object(
+                [{"raw_table": name, "loaded_rows": 5} for name in re.findall(r"'(\w+)' as", sql)]
+            )
+        else:
+            table = agate.Table([], [])
+        return AdapterResponse(_message="OK"), table
+
+    with mock.patch.object(RedshiftConnectionManager, "clear_transaction", lambda self: None), \
+            mock.patch.object(RedshiftAdapter, "execute", execute):
+        yield
+
+
+def redshift_run_operation(macro: str, args: str, target_path: Path) -> RedshiftRun:
+    """`dbt run-operation` in-process on a Redshift `prod` target that is never contacted."""
+    from dbt.cli.main import dbtRunner
+
+    sent: list[str] = []
+    output = io.StringIO()
+    with tempfile.TemporaryDirectory() as profiles_dir:
+        (Path(profiles_dir) / "profiles.yml").write_text(REDSHIFT_PROFILE)
+        argv = [
+            "--no-populate-cache", "--quiet", "run-operation", macro, "--args", args,
+            "--project-dir", str(PROJECT_ROOT), "--profiles-dir", profiles_dir,
+            "--target-path", str(target_path), "--log-path", str(target_path / "logs"),
+        ]
+        with _no_cluster(sent), contextlib.redirect_stdout(output):
+            result = dbtRunner().invoke(argv)
+    return RedshiftRun(bool(result.success), result.exception, output.getvalue(), sent)
+
+
+def test_redshift_dry_run_prints_and_runs_nothing(tmp_path: Path) -> None:
+    run = redshift_run_operation("load_raw_data_from_s3", load_args(format="parquet"), tmp_path)
+    assert run.success, run.exception
+    assert run.sent == []
+    assert len(copy_statements(printed_sql(run.output))) == len(RAW_TABLES)
+
+
+def test_redshift_load_runs_one_script_then_counts(tmp_path: Path) -> None:
+    run = redshift_run_operation("load_raw_data_from_s3", load_args(dry_run=False), tmp_path)
+    assert run.success, run.exception
+    script, counts = run.sent
+    parts = statements(script)
+    assert parts[0] == "begin" and parts[-1] == "commit"
+    assert len(copy_statements(script)) == len(RAW_TABLES)
+    assert not [part for part in parts if part.startswith("truncate")]
+    assert counts.count("count(*) as loaded_rows") == len(RAW_TABLES)
+
+    # Both scripts are SQL Redshift accepts (what the lint of `warehouse redshift-check` says).
+    parquet = redshift_run_operation(
+        "load_raw_data_from_s3", load_args(format="parquet", dry_run=False), tmp_path
+    ).sent[0]
+    compiled = tmp_path / "sql"
+    compiled.mkdir()
+    for name, sql in (("csv.sql", script), ("parquet.sql", parquet), ("counts.sql", counts)):
+        assert scan_sql(sql) == []
+        (compiled / name).write_text(sql.strip() + "\n")
+    status, report = lint_compiled(compiled)
+    assert status == 0, report
+
+
+def test_redshift_health_report_flags_skew_unsorted_and_stale_stats(tmp_path: Path) -> None:
+    run = redshift_run_operation("report_table_health", "{}", tmp_path)
+    assert run.success, run.exception
+    [sql] = run.sent
+    assert "from svv_table_info" in sql
+    # prod: the schemas as generate_schema_name names them, no prefix.
+    assert "in ('analytics', 'staging', 'snapshots', 'raw_data')" in sql
+    assert scan_sql(sql) == []
+    (tmp_path / "sql").mkdir()
+    (tmp_path / "sql" / "health.sql").write_text(sql.strip() + "\n")
+    status, report = lint_compiled(tmp_path / "sql")
+    assert status == 0, report
+
+    lines = run.output.splitlines()
+    fct = next(line for line in lines if line.startswith("analytics.fct_sessions "))
+    assert fct.split() == ["analytics.fct_sessions", "120", "1000000", "7.50", "1.20", "35.00",
+                           "12.00", "KEY(session_id)", "session_at"]
+    assert any(line.startswith("raw_data.nps ") for line in lines)
+    flags = [line for line in lines if line.startswith("FLAG ")]
+    assert len(flags) == 3
+    assert all("analytics.fct_sessions" in flag for flag in flags)
+    assert any("change DISTKEY" in flag for flag in flags)
+    assert any("VACUUM SORT ONLY analytics.fct_sessions;" in flag for flag in flags)
+    assert any("ANALYZE analytics.fct_sessions;" in flag for flag in flags)
+    assert "2 tables, 3 suggested actions" in run.output
+
+
+def test_redshift_health_report_thresholds_are_arguments(tmp_path: Path) -> None:
+    run = redshift_run_operation(
+        "report_table_health",
+        "{skew_threshold: 10, unsorted_threshold: 50, stats_off_threshold: 20, "
+        "schemas: [analytics]}",
+        tmp_path,
+    )
+    assert run.success, run.exception
+    assert "in ('analytics')" in run.sent[0]
+    assert "0 suggested actions" in run.output
