@@ -26,7 +26,20 @@ sessions as (
 
 final as (
 
-    select * from sessions
+    select
+        cast(session_id as varchar(32)) as session_id,
+        cast(user_id as integer) as user_id,
+        cast(channel as varchar(32)) as channel,
+        cast(session_at as timestamp) as session_at,
+        cast(session_date as date) as session_date,
+        cast(session_month as date) as session_month,
+        cast(has_transaction as boolean) as has_transaction,
+        cast(is_paid as boolean) as is_paid,
+        cast(is_refunded as boolean) as is_refunded,
+        cast(is_conversion as boolean) as is_conversion,
+        cast(gross_amount as integer) as gross_amount,
+        cast(net_amount as integer) as net_amount
+    from sessions
 
 )
 

@@ -1,0 +1,107 @@
+{#- One row per conversion and touchpoint, with the credit each attribution model gives the
+    touchpoint. A conversion's credits sum to 1 under every model. -#}
+{%- set lookback_days = attribution_lookback_days() -%}
+{%- set half_life_days = attribution_half_life_days() -%}
+
+with
+
+sessions as (
+
+    select
+        session_id,
+        user_id,
+        channel,
+        session_at,
+        session_month,
+        is_conversion,
+        net_amount
+    from {{ ref('int_sessions_joined') }}
+
+),
+
+conversions as (
+
+    select
+        session_id as conversion_session_id,
+        user_id,
+        session_at as conversion_at,
+        session_month as conversion_month,
+        net_amount as conversion_revenue
+    from sessions
+    where is_conversion
+
+),
+
+touches_in_lookback as (
+
+    select
+        conversions.conversion_session_id,
+        conversions.user_id,
+        conversions.conversion_at,
+        conversions.conversion_month,
+        conversions.conversion_revenue,
+        sessions.session_id,
+        sessions.channel,
+        sessions.session_at,
+        cast(
+            {{ dbt.datediff('sessions.session_at', 'conversions.conversion_at', 'second') }}
+            / 86400.0 as double precision
+        ) as days_before_conversion
+    from conversions
+    inner join sessions
+        on
+            conversions.user_id = sessions.user_id
+            and sessions.session_at <= conversions.conversion_at
+            and sessions.session_at
+            >= {{ dbt.dateadd('day', -1 * lookback_days, 'conversions.conversion_at') }}
+
+),
+
+touches_ordered as (
+
+    select
+        *,
+        row_number() over (
+            partition by conversion_session_id
+            order by session_at, session_id
+        ) as touch_position,
+        count(*) over (partition by conversion_session_id) as touch_count,
+        power(2.0, -1.0 * days_before_conversion / {{ half_life_days }}) as decay
+    from touches_in_lookback
+
+),
+
+final as (
+
+    select
+        conversion_session_id,
+        user_id,
+        conversion_at,
+        conversion_month,
+        conversion_revenue,
+        session_id,
+        channel,
+        session_at,
+        days_before_conversion,
+        touch_position,
+        touch_count,
+        cast(case when touch_position = 1 then 1 else 0 end as double precision)
+            as first_touch_weight,
+        cast(case when touch_position = touch_count then 1 else 0 end as double precision)
+            as last_touch_weight,
+        cast(1.0 / touch_count as double precision) as linear_weight,
+        cast(
+            case
+                when touch_count = 1 then 1.0
+                when touch_count = 2 then 0.5
+                when touch_position = 1 or touch_position = touch_count then 0.4
+                else 0.2 / (touch_count - 2)
+            end as double precision
+        ) as position_based_weight,
+        cast(decay / sum(decay) over (partition by conversion_session_id) as double precision)
+            as time_decay_weight
+    from touches_ordered
+
+)
+
+select * from final

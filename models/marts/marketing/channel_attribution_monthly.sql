@@ -1,0 +1,49 @@
+{{ config(dist='all', sort=['month']) }}
+
+{%- set attribution_models = ['first_touch', 'last_touch', 'linear', 'position_based', 'time_decay'] %}
+
+with
+
+touchpoints as (
+
+    select
+        conversion_month,
+        channel,
+        conversion_revenue,
+        {%- for attribution_model in attribution_models %}
+        {{ attribution_model }}_weight{{ "," if not loop.last }}
+        {%- endfor %}
+    from {{ ref('int_touchpoints_weighted') }}
+
+),
+
+credits as (
+
+    {%- for attribution_model in attribution_models %}
+    select
+        conversion_month as month,
+        channel,
+        '{{ attribution_model }}' as attribution_model,
+        {{ attribution_model }}_weight as credit,
+        {{ attribution_model }}_weight * conversion_revenue as revenue_credit
+    from touchpoints
+    where {{ attribution_model }}_weight > 0
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+
+),
+
+final as (
+
+    select
+        cast(month as date) as month,
+        cast(channel as varchar(32)) as channel,
+        cast(attribution_model as varchar(16)) as attribution_model,
+        cast(sum(credit) as numeric(38, 10)) as attributed_conversions,
+        cast(sum(revenue_credit) as numeric(38, 10)) as attributed_revenue
+    from credits
+    group by month, channel, attribution_model
+
+)
+
+select * from final

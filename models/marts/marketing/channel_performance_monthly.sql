@@ -1,0 +1,147 @@
+{{ config(dist='all', sort=['month']) }}
+
+with
+
+channel_months as (
+
+    select
+        month,
+        channel
+    from {{ ref('channel_monthly_summary') }}
+
+),
+
+ad_spend as (
+
+    select
+        spend_date,
+        channel,
+        impressions,
+        clicks,
+        spend
+    from {{ ref('stg_raw_data__ad_spend') }}
+
+),
+
+sessions as (
+
+    select
+        session_id,
+        user_id,
+        channel,
+        session_at,
+        session_month,
+        is_paid
+    from {{ ref('int_sessions_joined') }}
+
+),
+
+last_touch as (
+
+    select
+        month,
+        channel,
+        attributed_revenue
+    from {{ ref('channel_attribution_monthly') }}
+    where attribution_model = 'last_touch'
+
+),
+
+spend_by_month as (
+
+    select
+        cast({{ dbt.date_trunc('month', 'spend_date') }} as date) as month,
+        channel,
+        sum(spend) as spend,
+        sum(impressions) as impressions,
+        sum(clicks) as clicks
+    from ad_spend
+    group by 1, 2
+
+),
+
+sessions_by_month as (
+
+    select
+        session_month as month,
+        channel,
+        count(*) as sessions
+    from sessions
+    group by session_month, channel
+
+),
+
+paid_sessions_ranked as (
+
+    select
+        user_id,
+        channel,
+        session_month,
+        row_number() over (partition by user_id order by session_at, session_id) as paid_rank
+    from sessions
+    where is_paid
+
+),
+
+new_paying_users as (
+
+    select
+        session_month as month,
+        channel,
+        count(*) as new_paying_users
+    from paid_sessions_ranked
+    where paid_rank = 1
+    group by session_month, channel
+
+),
+
+joined as (
+
+    select
+        channel_months.month,
+        channel_months.channel,
+        coalesce(spend_by_month.spend, 0) as spend,
+        coalesce(spend_by_month.impressions, 0) as impressions,
+        coalesce(spend_by_month.clicks, 0) as clicks,
+        coalesce(sessions_by_month.sessions, 0) as sessions,
+        coalesce(new_paying_users.new_paying_users, 0) as new_paying_users,
+        coalesce(last_touch.attributed_revenue, 0) as last_touch_revenue
+    from channel_months
+    left join spend_by_month
+        on
+            channel_months.month = spend_by_month.month
+            and channel_months.channel = spend_by_month.channel
+    left join sessions_by_month
+        on
+            channel_months.month = sessions_by_month.month
+            and channel_months.channel = sessions_by_month.channel
+    left join new_paying_users
+        on
+            channel_months.month = new_paying_users.month
+            and channel_months.channel = new_paying_users.channel
+    left join last_touch
+        on
+            channel_months.month = last_touch.month
+            and channel_months.channel = last_touch.channel
+
+),
+
+final as (
+
+    select
+        cast(month as date) as month,
+        cast(channel as varchar(32)) as channel,
+        cast(spend as numeric(18, 2)) as spend,
+        cast(impressions as bigint) as impressions,
+        cast(clicks as bigint) as clicks,
+        cast({{ safe_divide('clicks', 'impressions') }} as double precision) as click_through_rate,
+        cast(sessions as bigint) as sessions,
+        cast(new_paying_users as bigint) as new_paying_users,
+        cast({{ safe_divide('spend', 'new_paying_users') }} as numeric(18, 6)) as cac,
+        cast(last_touch_revenue as numeric(38, 10)) as last_touch_revenue,
+        cast({{ safe_divide('last_touch_revenue', 'spend') }} as double precision) as roas
+    from joined
+
+)
+
+select * from final
