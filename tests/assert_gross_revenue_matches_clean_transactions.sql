@@ -1,0 +1,50 @@
+{#- The marts' gross revenue equals the clean transactions' total, wherever it is summed. -#}
+with
+
+transactions as (
+
+    select coalesce(sum(amount), 0) as gross_revenue
+    from {{ ref('stg_raw_data__session_transaction') }}
+
+),
+
+sessions as (
+
+    select coalesce(sum(gross_amount), 0) as gross_revenue
+    from {{ ref('fct_sessions') }}
+
+),
+
+summary as (
+
+    select coalesce(sum(gross_revenue), 0) as gross_revenue
+    from {{ ref('channel_monthly_summary') }}
+
+),
+
+users as (
+
+    select coalesce(sum(gross_revenue), 0) as gross_revenue
+    from {{ ref('dim_users') }}
+
+),
+
+final as (
+
+    select
+        transactions.gross_revenue as transactions_gross,
+        sessions.gross_revenue as fct_sessions_gross,
+        summary.gross_revenue as channel_summary_gross,
+        users.gross_revenue as dim_users_gross
+    from transactions
+    cross join sessions
+    cross join summary
+    cross join users
+    where
+        transactions.gross_revenue <> sessions.gross_revenue
+        or transactions.gross_revenue <> summary.gross_revenue
+        or transactions.gross_revenue <> users.gross_revenue
+
+)
+
+select * from final
