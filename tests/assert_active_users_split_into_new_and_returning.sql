@@ -31,7 +31,7 @@ final as (
         cast(null as date) as month,
         'new users do not add up to dim_users' as problem
     from users
-    where users.users <> (select sum(monthly.new_users) from monthly)
+    where users.users <> (select sum(monthly.new_users) as new_users from monthly)
 
 )
 
