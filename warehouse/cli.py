@@ -203,7 +203,7 @@ def redshift_check(target_path: Path) -> None:
     findings = scan(compiled)
     for finding in findings:
         click.echo(str(finding), err=True)
-    status, report = lint_compiled(compiled)
+    status, report = lint_compiled(compiled, root / ".sqlfluff")
     if report:
         click.echo(report, err=True)
     elapsed = time.perf_counter() - started

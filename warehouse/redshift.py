@@ -151,8 +151,11 @@ def _line(text: str, offset: int) -> int:
 COMPILED_EXCLUDED_RULES = "layout,capitalisation,RF06,RF02,ST06"
 
 
-def lint_compiled(compiled_dir: Path) -> tuple[int, str]:
-    """Lint compiled SQL with sqlfluff's redshift dialect; returns (exit code, report)."""
+def lint_compiled(compiled_dir: Path, config: Path | None = None) -> tuple[int, str]:
+    """Lint compiled SQL with sqlfluff's redshift dialect; returns (exit code, report).
+
+    `config` is the project's .sqlfluff (its rule settings apply; its templater does not).
+    """
     import subprocess
     import sys
 
@@ -160,6 +163,7 @@ def lint_compiled(compiled_dir: Path) -> tuple[int, str]:
         str(Path(sys.executable).parent / "sqlfluff"), "lint", str(compiled_dir),
         "--dialect", "redshift", "--templater", "raw", "--processes", "2",
         "--exclude-rules", COMPILED_EXCLUDED_RULES, "--disable-progress-bar", "--nofail",
+        *(["--config", str(config)] if config else []),
     ]
     result = subprocess.run(argv, capture_output=True, text=True, cwd=compiled_dir)
     report = "\n".join(

@@ -60,5 +60,5 @@ def test_every_node_compiles_for_redshift_and_lints_clean(tmp_path: Path) -> Non
     models = list((compiled / "elt" / "models").rglob("*.sql"))
     assert len(models) > 20
     assert scan(compiled) == []
-    status, report = lint_compiled(compiled)
+    status, report = lint_compiled(compiled, ROOT / ".sqlfluff")
     assert status == 0, report
