@@ -28,8 +28,11 @@ attributed as (
 
 models as (
 
-    select distinct attribution_model
-    from {{ ref('channel_attribution_monthly') }}
+    -- Listed, not read from the mart, so a model that lost all its rows fails here too.
+    {%- for attribution_model in ['first_touch', 'last_touch', 'linear', 'position_based', 'time_decay'] %}
+    select '{{ attribution_model }}' as attribution_model
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
 
 ),
 

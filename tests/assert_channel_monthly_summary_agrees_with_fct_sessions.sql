@@ -1,4 +1,5 @@
-{#- channel_monthly_summary recomputed from fct_sessions, row for row. -#}
+{#- channel_monthly_summary recomputed from fct_sessions, row for row: users, paid users,
+    conversion rate, gross and net revenue per month and channel. -#}
 with
 
 recomputed as (
@@ -22,6 +23,7 @@ summary as (
         channel,
         unique_users,
         paid_users,
+        conversion_rate,
         gross_revenue,
         net_revenue
     from {{ ref('channel_monthly_summary') }}
@@ -43,6 +45,8 @@ final as (
         or summary.month is null
         or recomputed.unique_users <> summary.unique_users
         or recomputed.paid_users <> summary.paid_users
+        or summary.conversion_rate
+        <> round(100.0 * recomputed.paid_users / recomputed.unique_users, 2)
         or recomputed.gross_revenue <> summary.gross_revenue
         or recomputed.net_revenue <> summary.net_revenue
 

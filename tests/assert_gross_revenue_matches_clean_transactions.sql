@@ -1,4 +1,5 @@
-{#- The marts' gross revenue equals the clean transactions' total, wherever it is summed. -#}
+{#- The marketing marts' gross revenue equals the clean transactions' total: no transaction
+    is lost or double counted between staging, fct_sessions and channel_monthly_summary. -#}
 with
 
 transactions as (
@@ -22,28 +23,18 @@ summary as (
 
 ),
 
-users as (
-
-    select coalesce(sum(gross_revenue), 0) as gross_revenue
-    from {{ ref('dim_users') }}
-
-),
-
 final as (
 
     select
         transactions.gross_revenue as transactions_gross,
         sessions.gross_revenue as fct_sessions_gross,
-        summary.gross_revenue as channel_summary_gross,
-        users.gross_revenue as dim_users_gross
+        summary.gross_revenue as channel_summary_gross
     from transactions
     cross join sessions
     cross join summary
-    cross join users
     where
         transactions.gross_revenue <> sessions.gross_revenue
         or transactions.gross_revenue <> summary.gross_revenue
-        or transactions.gross_revenue <> users.gross_revenue
 
 )
 

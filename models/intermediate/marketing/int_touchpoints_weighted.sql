@@ -2,6 +2,8 @@
     touchpoint. A conversion's credits sum to 1 under every model. -#}
 {%- set lookback_days = attribution_lookback_days() -%}
 {%- set half_life_days = attribution_half_life_days() -%}
+{#- In seconds, so a fractional lookback works too (Redshift's dateadd takes whole units). -#}
+{%- set lookback_seconds = (lookback_days * 86400) | round | int -%}
 
 with
 
@@ -51,9 +53,10 @@ touches_in_lookback as (
     inner join sessions
         on
             conversions.user_id = sessions.user_id
-            and sessions.session_at <= conversions.conversion_at
-            and sessions.session_at
-            >= {{ dbt.dateadd('day', -1 * lookback_days, 'conversions.conversion_at') }}
+            and conversions.conversion_at >= sessions.session_at
+            -- both ends inclusive: a session exactly lookback days before still counts
+            and {{ dbt.dateadd('second', -1 * lookback_seconds, 'conversions.conversion_at') }}
+            <= sessions.session_at
 
 ),
 
@@ -66,8 +69,24 @@ touches_ordered as (
             order by session_at, session_id
         ) as touch_position,
         count(*) over (partition by conversion_session_id) as touch_count,
-        power(2.0, -1.0 * days_before_conversion / {{ half_life_days }}) as decay
+        min(days_before_conversion) over (partition by conversion_session_id)
+            as days_before_latest_touch
     from touches_in_lookback
+
+),
+
+touches_decayed as (
+
+    -- Decay measured from the conversion's latest touch rather than the conversion: the
+    -- factor 2^(latest/half-life) cancels when normalising, and the latest touch weighs 1,
+    -- so the sum is never 0 even when a tiny half-life underflows the older touches.
+    select
+        *,
+        power(
+            2.0,
+            -1.0 * (days_before_conversion - days_before_latest_touch) / {{ half_life_days }}
+        ) as decay
+    from touches_ordered
 
 ),
 
@@ -100,7 +119,7 @@ final as (
         ) as position_based_weight,
         cast(decay / sum(decay) over (partition by conversion_session_id) as double precision)
             as time_decay_weight
-    from touches_ordered
+    from touches_decayed
 
 )
 

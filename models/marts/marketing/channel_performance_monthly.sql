@@ -47,16 +47,28 @@ last_touch as (
 
 ),
 
-spend_by_month as (
+spend_with_month as (
 
     select
         cast({{ dbt.date_trunc('month', 'spend_date') }} as date) as month,
         channel,
+        spend,
+        impressions,
+        clicks
+    from ad_spend
+
+),
+
+spend_by_month as (
+
+    select
+        month,
+        channel,
         sum(spend) as spend,
         sum(impressions) as impressions,
         sum(clicks) as clicks
-    from ad_spend
-    group by 1, 2
+    from spend_with_month
+    group by month, channel
 
 ),
 
