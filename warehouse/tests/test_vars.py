@@ -1,0 +1,39 @@
+"""Invalid attribution vars stop dbt at compile time with a clear message."""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import DbtProject
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ("{attribution_lookback_days: -1}", "attribution_lookback_days must be"),
+        ("{attribution_lookback_days: abc}", "attribution_lookback_days must be"),
+        ("{attribution_half_life_days: 0}", "attribution_half_life_days must be"),
+        ("{attribution_half_life_days: -2}", "attribution_half_life_days must be"),
+    ],
+)
+def test_invalid_attribution_vars_fail_compile(
+    dbt_project: DbtProject, variables: str, message: str
+) -> None:
+    result = dbt_project.dbt(
+        "compile", "--select", "int_touchpoints_weighted", "--vars", variables, check=False
+    )
+    assert result.returncode != 0
+    assert message in result.stdout
+
+
+def test_valid_vars_compile(dbt_project: DbtProject) -> None:
+    result = dbt_project.dbt(
+        "compile",
+        "--select",
+        "int_touchpoints_weighted",
+        "--vars",
+        "{attribution_lookback_days: 14, attribution_half_life_days: 3.5}",
+    )
+    assert result.returncode == 0
