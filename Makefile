@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DBT := $(BIN)/dbt
 
-.PHONY: build test install up down docs lock clean bench
+.PHONY: build test install up down docs docs-static lock clean bench lint conventions redshift-check slim-ci ci
 
 build: install
 	$(BIN)/warehouse up
@@ -24,6 +24,43 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
+
+# Lint the SQL sources with the house rules (.sqlfluff; the dbt templater needs the warehouse).
+lint: up
+	$(BIN)/warehouse profile
+	$(BIN)/sqlfluff lint models tests snapshots analyses
+
+# Project conventions from the manifest and catalog (dbt-bouncer.yml).
+conventions: up
+	$(DBT) parse --quiet
+	$(DBT) docs generate --quiet
+	$(BIN)/dbt-bouncer --config-file dbt-bouncer.yml
+
+# Every node compiled with the Redshift adapter, checked and linted for Redshift.
+redshift-check: install
+	$(BIN)/warehouse redshift-check
+
+# Build only what a change touches (state:modified+) into a per-change schema, deferring to
+# the production manifest in STATE (falls back to a full build when there is none).
+STATE ?= prod-state
+CI_SCHEMA ?= ci_local
+slim-ci: up
+	$(BIN)/warehouse slim-ci --state $(STATE) --schema $(CI_SCHEMA)
+
+# The pull-request checks, locally, in one command.
+ci: lint conventions redshift-check slim-ci
+
+# The docs site: generate and serve on localhost (DOCS_PORT, default 8080).
+DOCS_PORT ?= 8080
+docs: up
+	$(DBT) docs generate
+	@echo "docs: http://127.0.0.1:$(DOCS_PORT)"
+	$(DBT) docs serve --host 127.0.0.1 --port $(DOCS_PORT) --no-browser
+
+# One self-contained HTML file for publishing: target/static_index.html
+docs-static: up
+	$(DBT) docs generate --static
+	@echo "docs: $(CURDIR)/target/static_index.html"
 
 up: install
 	$(BIN)/warehouse up

@@ -189,6 +189,21 @@ def bench(scale: float, out_file: Path) -> None:
     click.echo(f"wrote {target}")
 
 
+@main.command("slim-ci")
+@click.option("--state", "state_dir", type=click.Path(path_type=Path), required=True,
+              help="Directory holding the production manifest.json.")
+@click.option("--schema", required=True, help="Prefix of this change's schemas, e.g. pr_123.")
+@click.option("--port", type=int, default=None, help="Warehouse port (default: this project's).")
+def slim_ci(state_dir: Path, schema: str, port: int | None) -> None:
+    """Build what changed (state:modified+) into SCHEMA_* schemas, deferring to production."""
+    from warehouse.slim_ci import run as run_slim_ci
+
+    root = project_root()
+    code = run_slim_ci(root, state_dir, schema, port or Warehouse(root).port)
+    if code:
+        sys.exit(code)
+
+
 @main.command("redshift-check")
 @click.option("--target-path", type=click.Path(path_type=Path), default=Path("target/redshift"),
               show_default=True, help="Where the compiled Redshift SQL goes.")

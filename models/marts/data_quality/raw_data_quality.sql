@@ -1,17 +1,14 @@
-{#- Per raw table: raw_rows - exact_duplicate_rows = quarantined_rows + clean_rows. -#}
+{#- Per raw table: raw_rows - exact_duplicate_rows = quarantined_rows + clean_rows.
+    Raw rows are counted through the base models (every raw row is in exactly one collapsed
+    row, raw_copies times), so no model outside staging reads a source. -#}
 with
 
 {% for table in raw_data_tables() %}
-{{ table }}_raw as (
-
-    select count(*) as raw_rows
-    from {{ source('raw_data', table) }}
-
-),
-
 {{ table }}_collapsed as (
 
-    select coalesce(sum(raw_copies - 1), 0) as exact_duplicate_rows
+    select
+        coalesce(sum(raw_copies), 0) as raw_rows,
+        coalesce(sum(raw_copies - 1), 0) as exact_duplicate_rows
     from {{ ref('base_raw_data__' ~ table) }}
 
 ),
@@ -39,11 +36,10 @@ counts as (
     {% for table in raw_data_tables() %}
     select
         '{{ table }}' as source_table,
-        {{ table }}_raw.raw_rows,
+        {{ table }}_collapsed.raw_rows,
         {{ table }}_collapsed.exact_duplicate_rows,
         {{ table }}_clean.clean_rows
-    from {{ table }}_raw
-    cross join {{ table }}_collapsed
+    from {{ table }}_collapsed
     cross join {{ table }}_clean
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
