@@ -11,6 +11,7 @@ All timings come from one process and one warehouse, so their ratios compare lik
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import subprocess
@@ -85,6 +86,7 @@ class Results:
     rows: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    slowest: list[tuple[str, float]] = field(default_factory=list)
 
     def ratio(self, numerator: str, denominator: str) -> float | None:
         if numerator not in self.seconds or not self.seconds.get(denominator):
@@ -160,6 +162,13 @@ class Dbt:
         if result.returncode != 0:
             raise RuntimeError(f"dbt {' '.join(args)} failed:\n{result.stdout[-4000:]}")
 
+    def slowest_nodes(self, count: int = 8) -> list[tuple[str, float]]:
+        """The last command's slowest nodes (from run_results.json): where the time goes."""
+        path = self.workdir / "target" / "run_results.json"
+        nodes = json.loads(path.read_text(encoding="utf-8"))["results"]
+        timings = [(str(node["unique_id"]), float(node["execution_time"])) for node in nodes]
+        return sorted(timings, key=lambda item: -item[1])[:count]
+
 
 def run(project_dir: Path, scale: float, workdir: Path | None = None) -> Results:
     """Benchmark the project at `scale` in a throw-away warehouse."""
@@ -181,6 +190,7 @@ def run(project_dir: Path, scale: float, workdir: Path | None = None) -> Results
             timed(results, "peer", lambda: _execute(wh.uri(), peer_statements()))
             timed(results, "parse", lambda: dbt("parse", "--no-partial-parse"))
             timed(results, "full_build", lambda: dbt("build", "--full-refresh"))
+            results.slowest = dbt.slowest_nodes()
             timed(results, "full_run", lambda: dbt("run", "--full-refresh"))
             _daily(results, wh, dbt, root, scale)
             timed(results, "noop_build", lambda: dbt("build"))
@@ -227,6 +237,9 @@ def markdown(results: Results) -> str:
         *[f"| {name} | {value:.2f} |" if value is not None else f"| {name} | n/a |"
           for name, value in results.ratios().items()],
     ]
+    if results.slowest:
+        lines += ["", "Slowest nodes of the full build:", "", "| node | seconds |", "|---|---:|",
+                  *[f"| {node} | {seconds:.2f} |" for node, seconds in results.slowest]]
     if results.notes:
         lines += ["", *[f"- {note}" for note in results.notes]]
     return "\n".join(lines) + "\n"

@@ -6,6 +6,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from datetime import datetime
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -125,14 +126,31 @@ def destroy() -> None:
               help="Multiplies users and sessions.")
 @click.option("--seed", type=int, default=42, show_default=True)
 @click.option("--dirty", is_flag=True, help="Inject every kind of bad row; see manifest.json.")
-def generate(out_dir: Path, scale: float, seed: int, dirty: bool) -> None:
-    """Write a deterministic raw data set, one <table>.csv per raw table."""
+@click.option("--start", "since", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Only rows dated on or after this day (YYYY-MM-DD).")
+@click.option("--end", "until", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Only rows dated on or before this day; after 2019-11-30 the data set "
+                   "continues day by day.")
+def generate(out_dir: Path, scale: float, seed: int, dirty: bool, since: datetime | None,
+             until: datetime | None) -> None:
+    """Write a deterministic raw data set, one <table>.csv per raw table.
+
+    With --start/--end only a slice of it: consecutive slices never share a row, so the
+    daily load cycle is `generate --end D`, then `generate --start D+1 --end D+1` and
+    `warehouse load --append` for each next day.
+    """
     from warehouse.generator import generate as run_generate
 
     if scale <= 0:
         raise click.BadParameter("must be positive", param_hint="--scale")
+    if dirty and (since or until):
+        raise click.UsageError("--dirty writes a whole data set; leave out --start and --end")
+    if since and until and until < since:
+        raise click.BadParameter("must not be before --start", param_hint="--end")
     started = time.perf_counter()
-    manifest = run_generate(out_dir, scale=scale, seed=seed, dirty=dirty)
+    manifest = run_generate(out_dir, scale=scale, seed=seed, dirty=dirty,
+                            since=since.date() if since else None,
+                            until=until.date() if until else None)
     total = sum(manifest.rows.values())
     click.echo(f"wrote {total} rows to {out_dir} in {time.perf_counter() - started:.1f}s")
 

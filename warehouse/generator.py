@@ -15,7 +15,7 @@ import json
 import random
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
@@ -98,17 +98,39 @@ class _Clock:
         return f"{self.days[seconds // DAY]} {_times_of_day()[seconds % DAY]}"
 
 
+@dataclass(frozen=True)
+class _Window:
+    """The dates a slice of the data set keeps (ISO text; None is open), see `generate`."""
+
+    since: str | None = None
+    until: str | None = None
+    undated: bool = True  # rows without a date (channel, user_variant)
+
+    def keeps(self, when: str | None) -> bool:
+        """Whether a row dated `when` (a date or timestamp as ISO text) is in the slice."""
+        if when is None:
+            return self.undated
+        day = when[:10]
+        return (self.since is None or day >= self.since) and (
+            self.until is None or day <= self.until)
+
+
 class _Sink:
     """One CSV file: counts its rows and keeps every `stride`-th one as a sample."""
 
-    def __init__(self, handle: IO[str], columns: Sequence[str], expected: int) -> None:
+    def __init__(self, handle: IO[str], columns: Sequence[str], expected: int,
+                 window: _Window) -> None:
         self.writer = csv.writer(handle, lineterminator="\n")
         self.writer.writerow(columns)
         self.rows = 0
         self.stride = max(1, expected // SAMPLE_SIZE)
         self.sample: list[Row] = []
+        self.window = window
 
-    def write(self, row: Row) -> None:
+    def write(self, row: Row, when: str | None = None) -> None:
+        """Write `row` (dated `when`, None for an undated row) if the slice keeps it."""
+        if not self.window.keeps(when):
+            return
         self.writer.writerow(row)
         self.rows += 1
         if self.rows % self.stride == 0:
@@ -143,21 +165,23 @@ def _make_users(rng: random.Random, count: int, days: int) -> _Users:
     return _Users(signup, cum_weight, habits)
 
 
-def _daily_sessions(users: _Users, start: date, days: int, total: int) -> list[int]:
-    """Sessions per day, proportional to the activity of the users signed up by then."""
+def _daily_sessions(users: _Users, start: date, days: int, total: int,
+                    extra_days: int = 0) -> list[int]:
+    """Sessions per day, proportional to the activity of the users signed up by then: `total`
+    over the `days` of the data set, then `extra_days` more at the same rate (a continuation)."""
     weights = []
-    for d in range(days):
+    for d in range(days + extra_days):
         weekend = (start + timedelta(d)).weekday() >= 5
         activity = users.cum_weight[bisect_right(users.signup, d) - 1]
         weights.append(activity * (0.85 if weekend else 1.0))
-    whole, done, previous = sum(weights), 0.0, 0
+    whole, done, previous = sum(weights[:days]), 0.0, 0
     counts: list[int] = []
-    for weight in weights:
+    for weight in weights[:days]:
         done += weight
         upto = round(total * done / whole)
         counts.append(upto - previous)
         previous = upto
-    return counts
+    return counts + [round(total * weight / whole) for weight in weights[days:]]
 
 
 def _transaction(rnd: Callable[[], float], session_id: str) -> Row:
@@ -168,18 +192,20 @@ def _transaction(rnd: Callable[[], float], session_id: str) -> Row:
 
 
 def _write_sessions(rng: random.Random, seed: int, users: _Users, clock: _Clock,
-                    counts: list[int], sinks: dict[str, _Sink]) -> list[str]:
-    """Sessions with their timestamp and maybe a transaction; returns sampled ids of sessions
-    without a transaction."""
+                    counts: dict[int, int], sinks: dict[str, _Sink], n: int = 0) -> list[str]:
+    """Sessions (`counts`: day offset -> sessions that day, numbered on from `n`) with their
+    timestamp and maybe a transaction; returns sampled ids of sessions without a transaction."""
     usc, stamps = sinks["user_session_channel"], sinks["session_timestamp"]
     transactions = sinks["session_transaction"]
-    write_usc, write_ts, rnd = usc.writer.writerow, stamps.writer.writerow, rng.random
-    cum, habits, times = users.cum_weight, users.habits, _times_of_day()
+    rnd, cum, habits, times = rng.random, users.cum_weight, users.habits, _times_of_day()
     hours = [h * 3600 for h in _table(range(24), HOUR_WEIGHTS)]
-    n_hours, stride, no_transaction, n = len(hours), usc.stride, [], 0
-    for d, count in enumerate(counts):
+    n_hours, stride, no_transaction = len(hours), usc.stride, []
+    for d, count in counts.items():
         eligible = bisect_right(users.signup, d)
         weight, prefix = cum[eligible - 1], clock.days[d] + " "
+        kept = usc.window.keeps(clock.days[d])  # outside the slice: drawn, not written
+        write_usc, write_ts = (usc.writer.writerow, stamps.writer.writerow) if kept else (
+            _discard, _discard)
         for _ in range(count):
             n += 1
             user = bisect_right(cum, rnd() * weight, 0, eligible)
@@ -191,14 +217,20 @@ def _write_sessions(rng: random.Random, seed: int, users: _Users, clock: _Clock,
             write_ts(ts_row)
             paid = rnd() < TRANSACTION_RATE[channel]
             if paid:
-                transactions.write(_transaction(rnd, session_id))
-            if n % stride == 0:
+                transactions.write(_transaction(rnd, session_id), clock.days[d])
+            if kept and n % stride == 0:
                 usc.sample.append(usc_row)
                 stamps.sample.append(ts_row)
                 if not paid:
                     no_transaction.append(session_id)
-    usc.rows = stamps.rows = n
+        if kept:
+            usc.rows += count
+            stamps.rows += count
     return no_transaction
+
+
+def _discard(row: Row) -> None:
+    """A writer for rows outside the slice."""
 
 
 def _write_nps(rng: random.Random, count: int, start: date, end: date, sink: _Sink) -> None:
@@ -207,7 +239,7 @@ def _write_nps(rng: random.Random, count: int, start: date, end: date, sink: _Si
     span, scores = len(clock.days) * DAY, _table(range(11), NPS_WEIGHTS)
     for i in range(count):
         created = clock.ts(int((i + rng.random()) * span / count))
-        sink.write((i + 1, created, scores[int(rng.random() * len(scores))]))
+        sink.write((i + 1, created, scores[int(rng.random() * len(scores))]), created)
 
 
 def _event_days(start: date, end: date) -> tuple[int, int]:
@@ -236,7 +268,7 @@ def _write_ab_test(rng: random.Random, users: _Users, clock: _Clock, window: tup
             purchased = clicked and rng.random() < VARIANT_PURCHASE_RATE[variant]
             amount = 5 + int(195 * rng.random() ** 2) if purchased else 0
             events.write((user, f"{clock.days[day]} 00:00:00", item, int(clicked),
-                          int(purchased), amount))
+                          int(purchased), amount), clock.days[day])
 
 
 def _write_metadata(rng: random.Random, users: _Users, clock: _Clock, sink: _Sink) -> None:
@@ -246,7 +278,7 @@ def _write_metadata(rng: random.Random, users: _Users, clock: _Clock, sink: _Sin
         updated = signup * DAY + int(rng.random() * DAY)
         versions = 1 if rng.random() >= 0.2 else rng.randint(2, 3)
         for _ in range(versions):
-            sink.write((user, age, gender, clock.ts(updated)))
+            sink.write((user, age, gender, clock.ts(updated)), clock.ts(updated))
             updated += rng.randint(1, 60) * DAY + int(rng.random() * DAY)
             if rng.random() < 0.5:
                 age = AGES[min(AGES.index(age) + 1, len(AGES) - 1)]
@@ -258,16 +290,19 @@ def _money(cents: int) -> str:
     return f"{cents // 100}.{cents % 100:02d}"
 
 
-def _write_ad_spend(rng: random.Random, scale: float, clock: _Clock, days: int,
-                    sink: _Sink) -> None:
-    for d in range(days):
-        growth = 1 + 0.6 * d / max(1, days - 1)
+def _write_ad_spend(rng: random.Random, scale: float, clock: _Clock, days: Iterable[int],
+                    span: int, sink: _Sink) -> None:
+    """Spend per paid channel on the day offsets `days`: growing 60% over the `span` days of
+    the data set, and on at that pace after it."""
+    for d in days:
+        growth = 1 + 0.6 * d / max(1, span - 1)
         for channel in PAID_CHANNELS:
             base, cpm = AD_BASE[channel]
             impressions = max(1, int(base * scale * growth * (0.7 + 0.6 * rng.random())))
             clicks = int(impressions * (0.005 + 0.025 * rng.random()))
             cents = max(1, round(impressions * cpm * (0.8 + 0.4 * rng.random()) / 1000))
-            sink.write((clock.days[d], channel, impressions, clicks, _money(cents)))
+            sink.write((clock.days[d], channel, impressions, clicks, _money(cents)),
+                       clock.days[d])
 
 
 class _Injector:
@@ -408,47 +443,73 @@ def _flush(inj: _Injector) -> None:
 
 
 def generate(out_dir: Path, *, scale: float = 1.0, seed: int = 42, dirty: bool = False,
-             start: date = date(2019, 5, 1), end: date = date(2019, 11, 30)) -> Manifest:
+             start: date = date(2019, 5, 1), end: date = date(2019, 11, 30),
+             since: date | None = None, until: date | None = None) -> Manifest:
     """Write `<table>.csv` for every raw table and `manifest.json` into `out_dir`.
 
     `scale` multiplies users, sessions, NPS answers and ad volumes; `dirty` appends bad rows of
     every kind the contract lists. Same arguments, byte-identical files.
+
+    `since` and `until` cut a slice: only rows dated inside them (inclusive; None is open) are
+    written, and rows without a date (`channel`, `user_variant`) only in the slice that holds
+    `start`. Slices of the same data set never share a row, so loading consecutive slices one
+    after another (`warehouse load --append`) gives the whole data set. An `until` after `end`
+    continues the data set: the same users keep coming at the last days' pace, with new session
+    ids and ad spend, day by day (the rows up to `end` stay exactly those of the data set).
     """
     if scale <= 0:
         raise ValueError("scale must be positive")
     if end < start:
         raise ValueError("end must not be before start")
+    if since is not None and until is not None and until < since:
+        raise ValueError("the slice's end must not be before its start")
+    if dirty and (since is not None or until is not None):
+        raise ValueError("--dirty writes a whole data set; it cannot be cut with --start/--end")
     out_dir.mkdir(parents=True, exist_ok=True)
     rng, days = random.Random(seed), (end - start).days + 1
+    extra_days = max(0, (until - end).days) if until is not None else 0
+    window = _Window(None if since is None else since.isoformat(),
+                     None if until is None else until.isoformat(),
+                     since is None or since <= start)
     n_users = max(1, round(USERS_PER_SCALE * scale))
     n_sessions, n_nps = round(SESSIONS_PER_SCALE * scale), round(NPS_PER_SCALE * scale)
     expected = {"user_session_channel": n_sessions, "session_timestamp": n_sessions,
                 "session_transaction": n_sessions // 25, "nps": n_nps, "user_event": 15 * n_users,
                 "user_variant": n_users // 2, "user_metadata": n_users, "ad_spend": 5 * days}
-    clock = _Clock(start, days + 400)  # metadata versions may be updated after `end`
+    clock = _Clock(start, days + extra_days + 400)  # metadata may be updated after `end`
     with ExitStack() as stack:
         sinks = {
             t.name: _Sink(stack.enter_context((out_dir / f"{t.name}.csv").open(
-                "w", newline="", encoding="utf-8")), t.column_names, expected.get(t.name, 1))
+                "w", newline="", encoding="utf-8")), t.column_names, expected.get(t.name, 1),
+                window)
             for t in RAW_TABLES
         }
         for name in LISTED_CHANNELS:
             sinks["channel"].write((name,))
         users = _make_users(rng, n_users, days)
-        counts = _daily_sessions(users, start, days, n_sessions)
-        no_transaction = _write_sessions(rng, seed, users, clock, counts, sinks)
+        counts = _daily_sessions(users, start, days, n_sessions, extra_days)
+        no_transaction = _write_sessions(rng, seed, users, clock, dict(enumerate(counts[:days])),
+                                         sinks)
         _write_nps(rng, n_nps, start, end, sinks["nps"])
         _write_ab_test(rng, users, clock, _event_days(start, end), sinks["user_variant"],
                        sinks["user_event"])
         _write_metadata(rng, users, clock, sinks["user_metadata"])
-        _write_ad_spend(rng, scale, clock, days, sinks["ad_spend"])
+        _write_ad_spend(rng, scale, clock, range(days), days, sinks["ad_spend"])
+        if extra_days:  # a continuation: its own random stream, so the days up to `end` stay
+            later = random.Random(f"{seed}:after:{end.isoformat()}")
+            _write_sessions(later, seed, users, clock,
+                            {d: counts[d] for d in range(days, days + extra_days)}, sinks,
+                            n=sum(counts[:days]))
+            _write_ad_spend(later, scale, clock, range(days, days + extra_days), days,
+                            sinks["ad_spend"])
         inj = _Injector(seed, clock, days, sinks, n_users, n_nps)
         if dirty:
             _dirty_sessions(inj, no_transaction)
             _dirty_other_tables(inj, start)
             _flush(inj)
     manifest = Manifest(
-        seed=seed, scale=float(scale), dirty=dirty, start=start.isoformat(), end=end.isoformat(),
+        seed=seed, scale=float(scale), dirty=dirty,
+        start=(since or start).isoformat(), end=(until or end).isoformat(),
         rows={t: s.rows for t, s in sinks.items()},
         exact_duplicates=inj.duplicates,
         quarantine={t: dict(sorted(c.items())) for t, c in inj.quarantine.items()},

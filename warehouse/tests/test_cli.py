@@ -55,3 +55,18 @@ def test_generate_rejects_a_non_positive_scale(project: Path) -> None:
     result = CliRunner().invoke(main, ["generate", "--out", "x", "--scale", "0"])
     assert result.exit_code == 2
     assert "must be positive" in result.output
+
+
+def test_generate_cuts_a_slice_by_date(project: Path) -> None:
+    runner = CliRunner()
+    args = ["generate", "--out", "day", "--scale", "0.05", "--start", "2019-12-01",
+            "--end", "2019-12-01"]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    stamps = (project / "day" / "session_timestamp.csv").read_text().splitlines()[1:]
+    assert stamps and all(",2019-12-01 " in line for line in stamps)
+    for bad, message in ((["--dirty", "--end", "2019-11-01"], "leave out --start and --end"),
+                         (["--start", "2019-11-02", "--end", "2019-11-01"], "before --start"),
+                         (["--start", "yesterday"], "%Y-%m-%d")):
+        result = runner.invoke(main, ["generate", "--out", "x", *bad])
+        assert result.exit_code == 2 and message in result.output, result.output

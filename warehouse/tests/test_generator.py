@@ -305,3 +305,54 @@ def test_reference_checks_agree_with_the_default_dirty_manifest(
     default: tuple[Manifest, Tables], dirty_default: tuple[Manifest, Tables]
 ) -> None:
     assert_reference_checks_agree(dirty_default[0], dirty_default[1], default[1])
+
+
+def _rows(directory: Path, table: str) -> list[tuple[str, ...]]:
+    with (directory / f"{table}.csv").open(encoding="utf-8", newline="") as handle:
+        return [tuple(row) for row in csv.reader(handle)][1:]
+
+
+def test_consecutive_slices_partition_the_data_set(tmp_path: Path) -> None:
+    whole = tmp_path / "whole"
+    generate(whole, scale=0.05, seed=5)
+    cuts = [(None, date(2019, 11, 20)), (date(2019, 11, 21), date(2019, 11, 21)),
+            (date(2019, 11, 22), None)]
+    for i, (since, until) in enumerate(cuts):
+        generate(tmp_path / f"part{i}", scale=0.05, seed=5, since=since, until=until)
+    for table in RAW_TABLES:
+        parts = Counter(row for i in range(len(cuts))
+                        for row in _rows(tmp_path / f"part{i}", table.name))
+        assert parts == Counter(_rows(whole, table.name)), table.name
+    day = _rows(tmp_path / "part1", "session_timestamp")
+    assert day and all(ts.startswith("2019-11-21 ") for _, ts in day)
+    assert _rows(tmp_path / "part1", "user_variant") == []  # undated rows: the first slice only
+
+
+def test_a_continuation_adds_new_sessions_of_known_users(tmp_path: Path) -> None:
+    whole = generate(tmp_path / "whole", scale=0.05, seed=5, until=date(2019, 11, 30))
+    later = generate(tmp_path / "later", scale=0.05, seed=5, since=date(2019, 12, 1),
+                     until=date(2019, 12, 2))
+    assert later.start == "2019-12-01" and later.end == "2019-12-02"
+    sessions = _rows(tmp_path / "later", "user_session_channel")
+    stamps = _rows(tmp_path / "later", "session_timestamp")
+    known_ids = {row[1] for row in _rows(tmp_path / "whole", "user_session_channel")}
+    users = {row[0] for row in _rows(tmp_path / "whole", "user_metadata")}
+    # about one day's share of sessions per day, none reusing an id, all of known users
+    per_day = whole.rows["user_session_channel"] / 214
+    assert 0.5 * per_day < len(sessions) / 2 < 3 * per_day
+    assert not {row[1] for row in sessions} & known_ids
+    assert {row[0] for row in sessions} <= users
+    assert {ts[:10] for _, ts in stamps} == {"2019-12-01", "2019-12-02"}
+    assert {row[0] for row in _rows(tmp_path / "later", "ad_spend")} == {"2019-12-01",
+                                                                          "2019-12-02"}
+    # the continuation does not change the days before it
+    generate(tmp_path / "again", scale=0.05, seed=5, until=date(2019, 12, 2))
+    again = set(_rows(tmp_path / "again", "session_timestamp"))
+    assert set(_rows(tmp_path / "whole", "session_timestamp")) | set(stamps) == again
+
+
+def test_a_slice_rejects_dirty_and_reversed_dates(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="cannot be cut"):
+        generate(tmp_path, scale=0.05, dirty=True, since=date(2019, 11, 1))
+    with pytest.raises(ValueError, match="before its start"):
+        generate(tmp_path, scale=0.05, since=date(2019, 11, 2), until=date(2019, 11, 1))
