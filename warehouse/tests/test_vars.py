@@ -1,4 +1,4 @@
-"""Invalid attribution vars stop dbt at compile time with a clear message."""
+"""Invalid attribution and incremental vars stop dbt at compile time with a clear message."""
 
 from __future__ import annotations
 
@@ -37,3 +37,11 @@ def test_valid_vars_compile(dbt_project: DbtProject) -> None:
         "{attribution_lookback_days: 14, attribution_half_life_days: 3.5}",
     )
     assert result.returncode == 0
+
+
+@pytest.mark.parametrize("value", ["-1", "1.5", "abc", "true"])
+def test_invalid_incremental_lookback_fails_compile(dbt_project: DbtProject, value: str) -> None:
+    result = dbt_project.dbt("compile", "--select", "fct_sessions", "--vars",
+                             f"{{incremental_lookback_days: {value}}}", check=False)
+    assert result.returncode != 0
+    assert "incremental_lookback_days must be a whole number of days >= 0" in result.stdout

@@ -1,5 +1,8 @@
 {#- One row per conversion and touchpoint, with the credit each attribution model gives the
-    touchpoint. A conversion's credits sum to 1 under every model. -#}
+    touchpoint. A conversion's credits sum to 1 under every model. Windows partition by
+    conversion_month as well as the conversion (the same groups), so a filter on
+    conversion_month, as channel_attribution_monthly's incremental runs apply, reaches the
+    conversions before the touchpoint join. -#}
 {%- set lookback_days = attribution_lookback_days() -%}
 {%- set half_life_days = attribution_half_life_days() -%}
 {#- In seconds, so a fractional lookback works too (Redshift's dateadd takes whole units). -#}
@@ -65,11 +68,11 @@ touches_ordered as (
     select
         *,
         row_number() over (
-            partition by conversion_session_id
+            partition by conversion_month, conversion_session_id
             order by session_at, session_id
         ) as touch_position,
-        count(*) over (partition by conversion_session_id) as touch_count,
-        min(days_before_conversion) over (partition by conversion_session_id)
+        count(*) over (partition by conversion_month, conversion_session_id) as touch_count,
+        min(days_before_conversion) over (partition by conversion_month, conversion_session_id)
             as days_before_latest_touch
     from touches_in_lookback
 
@@ -117,7 +120,7 @@ final as (
                 else 0.2 / (touch_count - 2)
             end as double precision
         ) as position_based_weight,
-        cast(decay / sum(decay) over (partition by conversion_session_id) as double precision)
+        cast(decay / sum(decay) over (partition by conversion_month, conversion_session_id) as double precision)
             as time_decay_weight
     from touches_decayed
 

@@ -1,4 +1,12 @@
-{{ config(dist='all', sort=['month']) }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='month',
+    on_schema_change='fail',
+    dist='all',
+    sort=['month'],
+) }}
+{%- do incremental_lookback_days() %}{# a bad var fails every compile, not only incremental runs #}
 
 with
 
@@ -7,7 +15,10 @@ sessions as (
     select
         user_id,
         session_month
-    from {{ ref('int_sessions_joined') }}
+    from {{ ref('fct_sessions') }}
+    {%- if is_incremental() %}
+    where session_month >= {{ incremental_window_start('month', ref('fct_sessions'), 'session_date') }}
+    {%- endif %}
 
 ),
 

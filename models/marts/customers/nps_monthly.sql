@@ -1,4 +1,12 @@
-{{ config(dist='all', sort=['month']) }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='month',
+    on_schema_change='fail',
+    dist='all',
+    sort=['month'],
+) }}
+{%- do incremental_lookback_days() %}{# a bad var fails every compile, not only incremental runs #}
 
 with
 
@@ -8,6 +16,9 @@ responses as (
         responded_at,
         score
     from {{ ref('stg_raw_data__nps') }}
+    {%- if is_incremental() %}
+    where responded_at >= {{ incremental_window_start('month', ref('stg_raw_data__nps'), 'responded_at') }}
+    {%- endif %}
 
 ),
 

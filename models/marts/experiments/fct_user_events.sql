@@ -1,4 +1,13 @@
-{{ config(dist='user_id', sort=['event_at']) }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='event_date',
+    on_schema_change='fail',
+    indexes=[{'columns': ['event_date']}],
+    dist='user_id',
+    sort=['event_at'],
+) }}
+{%- do incremental_lookback_days() %}{# a bad var fails every compile, not only incremental runs #}
 
 with
 
@@ -12,6 +21,9 @@ events as (
         purchased,
         paid_amount
     from {{ ref('stg_raw_data__user_event') }}
+    {%- if is_incremental() %}
+    where cast(event_at as date) >= {{ incremental_window_start('event_date') }}
+    {%- endif %}
 
 ),
 

@@ -1,4 +1,12 @@
-{{ config(dist='user_id', sort=['event_date']) }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['user_id', 'event_date'],
+    on_schema_change='fail',
+    dist='user_id',
+    sort=['event_date'],
+) }}
+{%- do incremental_lookback_days() %}{# a bad var fails every compile, not only incremental runs #}
 
 with
 
@@ -13,7 +21,19 @@ events as (
         paid_amount,
         variant_id
     from {{ ref('fct_user_events') }}
-    where variant_id is not null
+    where
+        variant_id is not null
+        {%- if is_incremental() %}
+        -- the days in the window, and every day of a user whose age or gender changed in it
+        and (
+            event_date >= {{ incremental_window_start('event_date') }}
+            or user_id in (
+                select changed.user_id
+                from {{ ref('int_user_attributes_latest') }} as changed
+                where changed.updated_at >= {{ incremental_window_start('event_date') }}
+            )
+        )
+        {%- endif %}
 
 ),
 

@@ -1,4 +1,13 @@
-{{ config(dist='all', sort=['month']) }}
+-- depends_on: {{ ref('fct_sessions') }}
+{%- do incremental_lookback_days() %}{# a bad var fails every compile, not only incremental runs #}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='month',
+    on_schema_change='fail',
+    dist='all',
+    sort=['month'],
+) }}
 
 {%- set attribution_models = ['first_touch', 'last_touch', 'linear', 'position_based', 'time_decay'] %}
 
@@ -14,6 +23,9 @@ touchpoints as (
         {{ attribution_model }}_weight{{ "," if not loop.last }}
         {%- endfor %}
     from {{ ref('int_touchpoints_weighted') }}
+    {%- if is_incremental() %}
+    where conversion_month >= {{ incremental_window_start('month', ref('fct_sessions'), 'session_date') }}
+    {%- endif %}
 
 ),
 

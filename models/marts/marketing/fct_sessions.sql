@@ -1,7 +1,13 @@
 {{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='session_date',
+    on_schema_change='fail',
+    indexes=[{'columns': ['session_date']}],
     dist='session_id',
     sort=['session_at'],
 ) }}
+{%- do incremental_lookback_days() %}{# a bad var fails every compile, not only incremental runs #}
 
 with
 
@@ -21,6 +27,9 @@ sessions as (
         gross_amount,
         net_amount
     from {{ ref('int_sessions_joined') }}
+    {%- if is_incremental() %}
+    where session_date >= {{ incremental_window_start('session_date') }}
+    {%- endif %}
 
 ),
 
