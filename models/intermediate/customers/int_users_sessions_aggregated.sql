@@ -1,5 +1,13 @@
 {#- One row per user with a clean session: first and last session and channel (ties on time
-    broken by session_id), session counts and revenue. -#}
+    broken by session_id), session counts and revenue. A table: dim_users and
+    active_users_monthly read it, and its tests run, without aggregating every session again. -#}
+{{ config(
+    materialized='table',
+    post_hook=["{{ analyze_table() }}"],
+    dist='user_id',
+    sort=['user_id'],
+    backup=false,
+) }}
 with
 
 sessions as (

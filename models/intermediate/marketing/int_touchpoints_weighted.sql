@@ -1,12 +1,28 @@
 {#- One row per conversion and touchpoint, with the credit each attribution model gives the
-    touchpoint. A conversion's credits sum to 1 under every model. Windows partition by
-    conversion_month as well as the conversion (the same groups), so a filter on
-    conversion_month, as channel_attribution_monthly's incremental runs apply, reaches the
-    conversions before the touchpoint join. -#}
+    touchpoint. A conversion's credits sum to 1 under every model. -#}
+{#- A table, incremental by conversion month: its tests and channel_attribution_monthly read
+    it without redoing the touchpoint join, and a daily run recomputes only the months new
+    sessions touch (incremental_window_start), from their conversions' lookback onward. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='conversion_month',
+    on_schema_change='fail',
+    post_hook=["{{ analyze_table() }}"],
+    dist='user_id',
+    sort=['conversion_month'],
+    backup=false,
+) }}
 {%- set lookback_days = attribution_lookback_days() -%}
 {%- set half_life_days = attribution_half_life_days() -%}
 {#- In seconds, so a fractional lookback works too (Redshift's dateadd takes whole units). -#}
 {%- set lookback_seconds = (lookback_days * 86400) | round | int -%}
+{%- if is_incremental() -%}
+    {%- set window_start = incremental_window_start(
+        'conversion_month', ref('stg_raw_data__session_timestamp'), 'session_at') -%}
+{%- endif -%}
+
+-- depends_on: {{ ref('stg_raw_data__session_timestamp') }} {#- the incremental window reads it #}
 
 with
 
@@ -21,6 +37,10 @@ sessions as (
         is_conversion,
         net_amount
     from {{ ref('int_sessions_joined') }}
+    {%- if is_incremental() %}
+    -- the window's conversions and every session that can be one of their touchpoints
+    where session_at >= {{ dbt.dateadd('second', -1 * lookback_seconds, window_start) }}
+    {%- endif %}
 
 ),
 
@@ -33,7 +53,11 @@ conversions as (
         session_month as conversion_month,
         net_amount as conversion_revenue
     from sessions
-    where is_conversion
+    where
+        is_conversion
+        {%- if is_incremental() %}
+        and session_month >= {{ window_start }}
+        {%- endif %}
 
 ),
 
@@ -68,11 +92,11 @@ touches_ordered as (
     select
         *,
         row_number() over (
-            partition by conversion_month, conversion_session_id
+            partition by conversion_session_id
             order by session_at, session_id
         ) as touch_position,
-        count(*) over (partition by conversion_month, conversion_session_id) as touch_count,
-        min(days_before_conversion) over (partition by conversion_month, conversion_session_id)
+        count(*) over (partition by conversion_session_id) as touch_count,
+        min(days_before_conversion) over (partition by conversion_session_id)
             as days_before_latest_touch
     from touches_in_lookback
 
@@ -120,7 +144,7 @@ final as (
                 else 0.2 / (touch_count - 2)
             end as double precision
         ) as position_based_weight,
-        cast(decay / sum(decay) over (partition by conversion_month, conversion_session_id) as double precision)
+        cast(decay / sum(decay) over (partition by conversion_session_id) as double precision)
             as time_decay_weight
     from touches_decayed
 

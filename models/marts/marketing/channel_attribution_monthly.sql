@@ -1,4 +1,3 @@
--- depends_on: {{ ref('fct_sessions') }}
 {%- do incremental_lookback_days() %}{# a bad var fails every compile, not only incremental runs #}
 {{ config(
     materialized='incremental',
@@ -10,6 +9,8 @@
 ) }}
 
 {%- set attribution_models = ['first_touch', 'last_touch', 'linear', 'position_based', 'time_decay'] %}
+
+-- depends_on: {{ ref('stg_raw_data__session_timestamp') }} {#- the incremental window reads it #}
 
 with
 
@@ -24,7 +25,8 @@ touchpoints as (
         {%- endfor %}
     from {{ ref('int_touchpoints_weighted') }}
     {%- if is_incremental() %}
-    where conversion_month >= {{ incremental_window_start('month', ref('fct_sessions'), 'session_date') }}
+    where conversion_month >= {{ incremental_window_start(
+        'month', ref('stg_raw_data__session_timestamp'), 'session_at') }}
     {%- endif %}
 
 ),

@@ -32,7 +32,7 @@ sessions as (
         session_at,
         session_month,
         is_paid
-    from {{ ref('int_sessions_joined') }}
+    from {{ ref('fct_sessions') }}
 
 ),
 

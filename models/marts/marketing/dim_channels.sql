@@ -23,7 +23,7 @@ channel_groups as (
 channels_with_sessions as (
 
     select distinct channel
-    from {{ ref('int_sessions_joined') }}
+    from {{ ref('fct_sessions') }}
 
 ),
 
