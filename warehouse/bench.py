@@ -17,12 +17,14 @@ import platform
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
+import psutil
 import psycopg2
 
 from warehouse.generator import generate
@@ -87,6 +89,8 @@ class Results:
     seconds: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     slowest: list[tuple[str, float]] = field(default_factory=list)
+    peak_memory: dict[str, float] = field(default_factory=dict)  # step -> GiB (PSS)
+    tuning: dict[str, float] = field(default_factory=dict)  # variant -> full build seconds
 
     def ratio(self, numerator: str, denominator: str) -> float | None:
         if numerator not in self.seconds or not self.seconds.get(denominator):
@@ -102,11 +106,17 @@ class Results:
         }
 
 
-def timed(results: Results, name: str, action: Callable[[], object]) -> None:
-    """Run action and record its wall-clock seconds under name."""
+def timed(results: Results, name: str, action: Callable[[], object],
+          memory: MemorySampler | None = None) -> None:
+    """Run action and record its wall-clock seconds (and peak memory) under name."""
+    if memory is not None:
+        memory.step = name
     started = time.perf_counter()
     action()
     results.seconds[name] = time.perf_counter() - started
+    if memory is not None:
+        memory.step = ""  # one last sample: a step shorter than the sampling interval
+        results.peak_memory[name] = max(memory.peaks.get(name, 0.0), memory.sample())
     print(f"  {name:<16} {results.seconds[name]:8.2f} s", flush=True)
 
 
@@ -135,12 +145,58 @@ def peer_statements() -> list[str]:
     return drops + list(PEER_SQL.values())
 
 
+class MemorySampler:
+    """Samples, twice a second, the proportional set size (PSS: shared memory split between
+    the processes sharing it) of the warehouse's server processes plus the running dbt
+    command, and keeps the peak per benchmark step."""
+
+    def __init__(self, warehouse: Warehouse, dbt: Dbt) -> None:
+        self.warehouse, self.dbt = warehouse, dbt
+        self.step = ""
+        self.peaks: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> MemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _roots(self) -> list[int]:
+        lock = self.warehouse.pgdata / "postmaster.pid"
+        roots = [int(lock.read_text().split()[0])] if lock.exists() else []
+        return roots + ([self.dbt.running] if self.dbt.running else [])
+
+    def sample(self) -> float:
+        """The warehouse's and the running dbt's memory now, in GiB."""
+        total = 0
+        for pid in self._roots():
+            try:
+                root = psutil.Process(pid)
+                for process in [root, *root.children(recursive=True)]:
+                    total += process.memory_full_info().pss
+            except (psutil.NoSuchProcess, psutil.AccessDenied, ProcessLookupError):
+                continue
+        return total / 2**30
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.5):
+            if self.step:
+                used = self.sample()
+                self.peaks[self.step] = max(self.peaks.get(self.step, 0.0), used)
+
+
 class Dbt:
     """The project's dbt CLI pointed at one warehouse, with its own profile and target dir."""
 
     def __init__(self, project_dir: Path, warehouse: Warehouse, workdir: Path) -> None:
         self.project_dir = project_dir
         self.workdir = workdir
+        self.env: dict[str, str] = {}  # e.g. PGOPTIONS for a tuning variant
+        self.running: int | None = None  # the pid of the dbt command in progress
         profiles = workdir / "profiles"
         profiles.mkdir(parents=True, exist_ok=True)
         (profiles / "profiles.yml").write_text(
@@ -158,9 +214,14 @@ class Dbt:
             "--target-path", str(self.workdir / "target"),
             "--log-path", str(self.workdir / "logs"),
         ]
-        result = subprocess.run(argv, capture_output=True, text=True, cwd=self.project_dir)
-        if result.returncode != 0:
-            raise RuntimeError(f"dbt {' '.join(args)} failed:\n{result.stdout[-4000:]}")
+        env = {**os.environ, **self.env}
+        with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              cwd=self.project_dir, env=env) as process:
+            self.running = process.pid
+            output, _ = process.communicate()
+            self.running = None
+        if process.returncode != 0:
+            raise RuntimeError(f"dbt {' '.join(args)} failed:\n{output[-4000:]}")
 
     def slowest_nodes(self, count: int = 8) -> list[tuple[str, float]]:
         """The last command's slowest nodes (from run_results.json): where the time goes."""
@@ -170,8 +231,16 @@ class Dbt:
         return sorted(timings, key=lambda item: -item[1])[:count]
 
 
-def run(project_dir: Path, scale: float, workdir: Path | None = None) -> Results:
-    """Benchmark the project at `scale` in a throw-away warehouse."""
+# The benchmark's data: the generated data set up to BULK_END, then one new day, NEW_DAY
+# (the data set's last day, about 1/150 of its sessions), appended as the daily step.
+NEW_DAY = date(2019, 11, 30)
+BULK_END = NEW_DAY - timedelta(1)
+
+
+def run(project_dir: Path, scale: float, workdir: Path | None = None,
+        tuning: bool = False) -> Results:
+    """Benchmark the project at `scale` in a throw-away warehouse (and, with `tuning`, the
+    full build with each PostgreSQL setting of the warehouse's tuning left out in turn)."""
     results = Results(scale=scale)
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         root = Path(tmp)
@@ -179,38 +248,64 @@ def run(project_dir: Path, scale: float, workdir: Path | None = None) -> Results
         os.environ.pop("WAREHOUSE_PORT", None)
         wh.up()
         try:
-            data = root / "data"
-            timed(results, "generate", lambda: generate(data, scale=scale))
+            bulk, day = root / "bulk", root / "day"
+            timed(results, "generate", lambda: (generate(bulk, scale=scale, until=BULK_END),
+                                                generate(day, scale=scale, since=NEW_DAY,
+                                                         until=NEW_DAY)))
             counts: dict[str, int] = {}
-            timed(results, "load", lambda: counts.update(load(wh.uri(), data)))
+            timed(results, "load", lambda: counts.update(load(wh.uri(), bulk)))
             results.rows = counts
             _execute(wh.uri(), [f"vacuum analyze {RAW_SCHEMA}.{t.name}" for t in RAW_TABLES])
             dbt = Dbt(project_dir, wh, root / "dbt")
-            timed(results, "floor", lambda: _execute(wh.uri(), floor_statements()))
-            timed(results, "peer", lambda: _execute(wh.uri(), peer_statements()))
-            timed(results, "parse", lambda: dbt("parse", "--no-partial-parse"))
-            timed(results, "full_build", lambda: dbt("build", "--full-refresh"))
-            results.slowest = dbt.slowest_nodes()
-            timed(results, "full_run", lambda: dbt("run", "--full-refresh"))
-            _daily(results, wh, dbt, root, scale)
-            timed(results, "noop_build", lambda: dbt("build"))
+            with MemorySampler(wh, dbt) as memory:
+                timed(results, "floor", lambda: _execute(wh.uri(), floor_statements()))
+                timed(results, "peer", lambda: _execute(wh.uri(), peer_statements()), memory)
+                timed(results, "parse", lambda: dbt("parse", "--no-partial-parse"))
+                timed(results, "full_build", lambda: dbt("build", "--full-refresh"), memory)
+                results.slowest = dbt.slowest_nodes()
+                timed(results, "full_run", lambda: dbt("run", "--full-refresh"), memory)
+                timed(results, "daily_load", lambda: load(wh.uri(), day, append=True))
+                timed(results, "daily_build", lambda: dbt("build"), memory)
+                timed(results, "noop_build", lambda: dbt("build"), memory)
+            if tuning:
+                _tuning(results, wh, dbt)
         finally:
             wh.destroy()
     return results
 
 
-def _daily(results: Results, wh: Warehouse, dbt: Dbt, root: Path, scale: float) -> None:
-    """Append one new day of raw data, then build incrementally."""
-    day = date(2019, 12, 1)
-    new_day = root / "day"
-    try:
-        # Another seed: new session ids for the same users (ids 1..N), one day after the rest.
-        generate(new_day, scale=scale, seed=43, start=day, end=day)
-    except (TypeError, ValueError) as exc:
-        results.notes.append(f"daily: skipped, the generator cannot continue a data set ({exc})")
-        return
-    timed(results, "daily_load", lambda: load(wh.uri(), new_day, append=True))
-    timed(results, "daily_build", lambda: dbt("build"))
+# What each setting of the warehouse's tuning (server.TUNING) is measured against: the
+# PostgreSQL default. Session settings go through PGOPTIONS; server ones need a restart.
+SESSION_DEFAULTS = {"work_mem": "4MB", "max_parallel_workers_per_gather": "0",
+                    "synchronous_commit": "on", "jit": "on", "random_page_cost": "4",
+                    "effective_cache_size": "4GB"}
+SERVER_DEFAULTS = {"shared_buffers": "128MB", "wal_level": "replica", "max_wal_senders": "10",
+                   "max_wal_size": "1GB"}
+
+
+def _tuning(results: Results, wh: Warehouse, dbt: Dbt) -> None:
+    """Full builds with all tuning, then with each setting back at PostgreSQL's default."""
+    def full() -> float:
+        started = time.perf_counter()
+        dbt("run", "--full-refresh")
+        return time.perf_counter() - started
+
+    results.tuning["all tuning"] = full()
+    for name, value in SESSION_DEFAULTS.items():
+        dbt.env = {"PGOPTIONS": f"-c {name}={value}"}
+        results.tuning[f"{name} = {value} (default)"] = full()
+    dbt.env = {}
+    settings = [("shared_buffers",), ("wal_level", "max_wal_senders"), ("max_wal_size",)]
+    for names in settings:
+        _execute(wh.uri(), [f"alter system set {n} = '{SERVER_DEFAULTS[n]}'" for n in names])
+        wh.down()
+        wh.up()
+        label = ", ".join(f"{n} = {SERVER_DEFAULTS[n]}" for n in names)
+        results.tuning[f"{label} (default)"] = full()
+        _execute(wh.uri(), [f"alter system reset {n}" for n in names])
+        wh.down()
+        wh.up()
+    print("  tuning: " + ", ".join(f"{k} {v:.1f} s" for k, v in results.tuning.items()))
 
 
 def markdown(results: Results) -> str:
@@ -218,7 +313,7 @@ def markdown(results: Results) -> str:
     from importlib.metadata import version
 
     lines = [
-        f"# Benchmark results (scale {results.scale:g})",
+        f"{SECTION}{results.scale:g}",
         "",
         f"Machine: {os.cpu_count()} cores, {_memory_gib():.0f} GiB, {platform.platform()}; "
         f"dbt-core {version('dbt-core')}, dbt-postgres {version('dbt-postgres')}, "
@@ -237,12 +332,48 @@ def markdown(results: Results) -> str:
         *[f"| {name} | {value:.2f} |" if value is not None else f"| {name} | n/a |"
           for name, value in results.ratios().items()],
     ]
+    if results.peak_memory:
+        lines += ["", "Peak memory (PSS of the warehouse's processes and dbt together):", "",
+                  "| step | GiB |", "|---|---:|",
+                  *[f"| {step} | {gib:.2f} |" for step, gib in results.peak_memory.items()]]
+    if results.tuning:
+        base = results.tuning.get("all tuning", 0.0)
+        lines += ["", "PostgreSQL tuning: `dbt run --full-refresh` with every setting of the "
+                  "warehouse's tuning, then with one setting at a time back at its default:", "",
+                  "| variant | seconds | vs all tuning |", "|---|---:|---:|",
+                  *[f"| {variant} | {seconds:.2f} | {seconds / base:.2f}x |"
+                    for variant, seconds in results.tuning.items()]]
     if results.slowest:
         lines += ["", "Slowest nodes of the full build:", "", "| node | seconds |", "|---|---:|",
                   *[f"| {node} | {seconds:.2f} |" for node, seconds in results.slowest]]
     if results.notes:
         lines += ["", *[f"- {note}" for note in results.notes]]
     return "\n".join(lines) + "\n"
+
+
+SECTION = "## Scale "
+HEADER = """# Benchmark results
+
+Written by `make bench SCALE=N` (`warehouse bench`), one section per scale; each section is one
+run in one throw-away warehouse, so its timings compare like with like. Steps: `floor` one
+aggregate pass over every raw table; `peer` the course's reports as plain `create table as` from
+raw_data; `full_build` `dbt build --full-refresh` (models, snapshots, seeds, tests);
+`full_run` `dbt run --full-refresh`; `daily_load` + `daily_build` one new day appended, then
+`dbt build`; `noop_build` `dbt build` with nothing new; `parse` `dbt parse` alone.
+"""
+
+
+def merge(existing: str, section: str, scale: float) -> str:
+    """RESULTS.md with this scale's section replaced (or added), sections ordered by scale."""
+    sections: dict[float, str] = {}
+    for chunk in existing.split(SECTION)[1:]:
+        head = chunk.split("\n", 1)[0].strip()
+        try:
+            sections[float(head)] = SECTION + chunk.rstrip() + "\n"
+        except ValueError:
+            continue
+    sections[scale] = section.rstrip() + "\n"
+    return HEADER + "".join("\n" + sections[key] for key in sorted(sections))
 
 
 def _memory_gib() -> float:

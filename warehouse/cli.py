@@ -191,20 +191,22 @@ def ensure_data() -> None:
 @click.option("--scale", type=float, default=1.0, show_default=True)
 @click.option("--out", "out_file", type=click.Path(path_type=Path),
               default=Path("bench/RESULTS.md"), show_default=True)
-def bench(scale: float, out_file: Path) -> None:
+@click.option("--tuning", is_flag=True,
+              help="Also time the full build with each PostgreSQL setting at its default.")
+def bench(scale: float, out_file: Path, tuning: bool) -> None:
     """Time floor, peer, full, daily and no-op builds side by side; write a Markdown table."""
-    from warehouse.bench import markdown, run
+    from warehouse.bench import markdown, merge, run
 
     root = project_root()
     click.echo(f"benchmark at scale {scale:g} in a throw-away warehouse")
-    results = run(root, scale)
-    text = markdown(results)
+    results = run(root, scale, tuning=tuning)
     target = root / out_file
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text)
+    old = target.read_text(encoding="utf-8") if target.exists() else ""
+    target.write_text(merge(old, markdown(results), scale), encoding="utf-8")
     for name, value in results.ratios().items():
         click.echo(f"  {name:<14} {'n/a' if value is None else f'{value:.2f}'}")
-    click.echo(f"wrote {target}")
+    click.echo(f"wrote {target} (scale {scale:g})")
 
 
 @main.command("slim-ci")

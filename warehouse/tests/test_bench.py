@@ -1,0 +1,59 @@
+"""The benchmark runs end to end at scales 1 and 10 and writes every timing and ratio.
+
+Timings are measured, not asserted: this test checks that each step ran and was recorded.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from warehouse.bench import SECTION, Results, floor_statements, markdown, merge
+from warehouse.cli import main
+from warehouse.schema import RAW_TABLES
+
+STEPS = ("generate", "load", "floor", "peer", "parse", "full_build", "full_run", "daily_load",
+         "daily_build", "noop_build")
+RATIOS = ("full / floor", "daily / full", "daily / peer", "no-op / parse")
+
+
+def test_floor_reads_every_column_of_every_raw_table() -> None:
+    statements = floor_statements()
+    assert len(statements) == len(RAW_TABLES)
+    for table, sql in zip(RAW_TABLES, statements, strict=True):
+        assert f"raw_data.{table.name}" in sql
+        assert all(f"count({column})" in sql for column in table.column_names)
+
+
+def test_results_file_keeps_one_section_per_scale() -> None:
+    one = markdown(Results(scale=1, seconds={"floor": 1.0, "full_build": 5.0}))
+    ten = markdown(Results(scale=10, seconds={"floor": 2.0, "full_build": 50.0}))
+    text = merge(merge(merge("", ten, 10), one, 1), one.replace("5.00", "6.00"), 1)
+    assert text.count(SECTION) == 2
+    assert text.index(f"{SECTION}1\n") < text.index(f"{SECTION}10\n")
+    assert "| full / floor | 6.00 |" in text and "| full / floor | 25.00 |" in text
+    assert "| full / floor | 5.00 |" not in text  # the older scale-1 run was replaced
+    assert "| n/a |" in text  # a ratio whose steps did not run
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+@pytest.mark.parametrize("scale", ["1", "10"])
+def test_bench_runs_every_step(tmp_path: Path, scale: str) -> None:
+    out = tmp_path / "RESULTS.md"
+    result = CliRunner().invoke(main, ["bench", "--scale", scale, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    text = out.read_text()
+    assert f"{SECTION}{scale}\n" in text
+    for step in STEPS:
+        assert f"| {step} | " in text, step
+    for ratio in RATIOS:
+        line = next(line for line in text.splitlines() if line.startswith(f"| {ratio} |"))
+        assert float(line.split("|")[2]) > 0, line
+    rows = {line.split("|")[1].strip(): line.split("|")[2].strip()
+            for line in text.splitlines() if line.startswith("| ")}
+    sessions = int(rows["user_session_channel"].replace(",", ""))
+    assert sessions > 99_000 * float(scale) * 0.95  # everything but the new day
+    assert "| full_build | " in text.split("Peak memory")[1]  # sampled during the build
