@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from warehouse.server import Warehouse
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 DBT = str(Path(sys.executable).parent / "dbt")
+DBT_ENV = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
 
 
 @dataclass
@@ -41,9 +43,9 @@ class DbtProject:
             "      schema: analytics\n      threads: 4\n"
         )
 
-    def dbt(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        """Run `dbt <args>` on the project; fail the test with dbt's output if it fails."""
-        argv = [
+    def argv(self, *args: str) -> list[str]:
+        """The command line of `dbt <args>` on the project, this warehouse and target dir."""
+        return [
             DBT,
             *args,
             "--project-dir",
@@ -55,8 +57,11 @@ class DbtProject:
             "--log-path",
             str(self.workdir / "logs"),
         ]
-        env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-        result = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=PROJECT_ROOT)
+
+    def dbt(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run `dbt <args>` on the project; fail the test with dbt's output if it fails."""
+        result = subprocess.run(self.argv(*args), capture_output=True, text=True, env=DBT_ENV,
+                                cwd=PROJECT_ROOT)
         if check and result.returncode != 0:
             pytest.fail(
                 f"dbt {' '.join(args)} failed:\n{result.stdout[-6000:]}\n{result.stderr[-2000:]}"
@@ -71,6 +76,26 @@ class DbtProject:
                 return list(cur.fetchall()) if cur.description else []
         finally:
             conn.close()
+
+    def table_rows(self, schema: str = "analytics",
+                   exclude: tuple[str, ...] = ()) -> dict[str, Counter[str]]:
+        """Every table in schema (but those excluded) as a multiset of its rows' text."""
+        tables = [name for (name,) in self.query(
+            "select table_name from information_schema.tables where table_schema = %s "
+            "and table_type = 'BASE TABLE' order by 1", (schema,)) if name not in exclude]
+        return {name: Counter(text for (text,) in self.query(
+            f"select t::text from {schema}.{name} as t")) for name in tables}
+
+
+def assert_same_rows(expected: dict[str, Counter[str]], found: dict[str, Counter[str]]) -> None:
+    """The same tables with the same rows; otherwise say which rows differ, with examples."""
+    assert set(found) == set(expected)
+    for name in expected:
+        missing, extra = expected[name] - found[name], found[name] - expected[name]
+        assert not missing and not extra, (
+            f"{name}: {sum(missing.values())} rows expected but missing, e.g. "
+            f"{list(missing)[:3]}; {sum(extra.values())} rows not expected, e.g. "
+            f"{list(extra)[:3]}")
 
 
 @pytest.fixture(scope="session")

@@ -1,12 +1,13 @@
 """Access control tested for real: an analyst logs in and tries each allowed and denied action.
 
-Grants must survive a table being rebuilt, so the checks run after a build and again after
-a second build that recreates every mart.
+Grants must survive a table being rebuilt, so the checks run after a build, again after a
+`--full-refresh` that recreates every mart, and again after an incremental build of a new day.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import psycopg2
@@ -82,6 +83,17 @@ def test_analyst_reads_marts_and_adhoc_only(built: DbtProject) -> None:
 
 def test_grants_survive_a_rebuild(built: DbtProject) -> None:
     built.dbt("run", "--full-refresh", "--select", "marts")
+    check_access(built)
+
+
+def test_grants_survive_an_incremental_build(built: DbtProject, tmp_path: Path) -> None:
+    day = date(2019, 12, 1)  # the data set continued by one day, appended as the ETL would
+    generate(tmp_path, scale=0.05, seed=3, since=day, until=day)
+    load(built.warehouse.uri(), tmp_path, append=True)
+    built.dbt("build", "--exclude", "test_type:unit")
+    new_sessions = built.query(
+        "select count(*) from analytics.fct_sessions where session_date = %s", (day,))[0][0]
+    assert new_sessions > 0
     check_access(built)
 
 
