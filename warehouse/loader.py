@@ -57,7 +57,8 @@ def _read_header(path: Path, table: RawTable) -> tuple[str, ...]:
     if not first.strip():
         if path.stat().st_size == 0:
             return ()  # an empty file: the table becomes empty
-        raise LoadError(f"{path}: line 1: the header row is empty")
+        raise LoadError(f"{path}: line 1: the header row is empty "
+                        f"(raw_data.{table.name} has {', '.join(table.column_names)})")
     try:
         text = first.removeprefix(BOM).decode("utf-8")
     except UnicodeDecodeError as exc:

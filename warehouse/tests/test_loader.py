@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
+import psutil
 import pytest
 
 from warehouse.loader import LoadError, load, plan
@@ -131,3 +133,47 @@ def test_unknown_table_and_missing_directory_are_refused(tmp_path: Path) -> None
         plan(write(tmp_path / "d", {"customers.csv": "id\n1\n"}))
     with pytest.raises(LoadError, match="no such directory"):
         plan(tmp_path / "missing")
+
+
+def _write_large_csv(path: Path, rows: int) -> None:
+    """user_session_channel rows, written in chunks so the test itself stays small in memory."""
+    chunk = 100_000
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write("userid,sessionid,channel\n")
+        for start in range(0, rows, chunk):
+            handle.write("".join(f"{n % 100_000},{n:032x},Google\n"
+                                 for n in range(start, min(rows, start + chunk))))
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_a_file_of_several_hundred_megabytes_is_streamed(
+    warehouse: Warehouse, dbt_project: DbtProject, tmp_path: Path
+) -> None:
+    rows = 7_000_000  # about 320 MB
+    data = tmp_path / "big"
+    data.mkdir()
+    _write_large_csv(data / "user_session_channel.csv", rows)
+    size = (data / "user_session_channel.csv").stat().st_size
+    assert size > 300 * 2**20
+
+    process, peak, done = psutil.Process(), [0], threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.05):
+            peak[0] = max(peak[0], process.memory_info().rss)
+
+    baseline = process.memory_info().rss
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        counts = load(warehouse.uri(), data)
+    finally:
+        done.set()
+        sampler.join()
+    assert counts["user_session_channel"] == rows
+    assert count(dbt_project, "user_session_channel") == rows
+    grew = peak[0] - baseline
+    assert grew < 64 * 2**20, f"the loader's memory grew by {grew / 2**20:.0f} MB for a " \
+                              f"{size / 2**20:.0f} MB file"
+    load(warehouse.uri(), write(tmp_path / "empty", {}))  # leave raw_data small for others
