@@ -168,6 +168,9 @@ def load_command(data_dir: Path, append: bool) -> None:
     detail = ", ".join(f"{table} {rows}" for table, rows in counts.items())
     elapsed = time.perf_counter() - started
     click.echo(f"loaded {sum(counts.values())} rows in {elapsed:.1f}s: {detail}")
+    if not append:
+        click.echo("raw_data was replaced: incremental marts rebuild only their last days, so "
+                   "run `dbt build --full-refresh` to rebuild them from this data")
 
 
 @main.command("ensure-data")

@@ -30,7 +30,7 @@ def built(
     data = tmp_path_factory.mktemp("access")
     generate(data, scale=0.05, seed=3)
     load(dbt_project.warehouse.uri(), data)
-    dbt_project.dbt("build", "--exclude", "test_type:unit")
+    dbt_project.dbt("build", "--full-refresh", "--exclude", "test_type:unit")
     dbt_project.query(
         f"drop role if exists {ANALYST}; create role {ANALYST} login in role analytics_users"
     )

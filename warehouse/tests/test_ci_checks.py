@@ -52,7 +52,7 @@ def production(dbt_project: DbtProject, tmp_path_factory: pytest.TempPathFactory
     data = tmp_path_factory.mktemp("ci_data")
     generate(data, scale=0.05, seed=11)
     load(dbt_project.warehouse.uri(), data)
-    dbt_project.dbt("build", "--exclude", "test_type:unit")
+    dbt_project.dbt("build", "--full-refresh", "--exclude", "test_type:unit")
     dbt_project.dbt("docs", "generate")
     return dbt_project.workdir / "target"
 

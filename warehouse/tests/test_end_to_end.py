@@ -35,7 +35,7 @@ MARTS = (
 
 def _build(project: DbtProject, data_dir: Path) -> None:
     load(project.warehouse.uri(), data_dir)
-    project.dbt("build", "--exclude", "test_type:unit")
+    project.dbt("build", "--full-refresh", "--exclude", "test_type:unit")
 
 
 def _quarantine(project: DbtProject) -> dict[str, dict[str, int]]:
@@ -55,8 +55,8 @@ def _fingerprints(project: DbtProject) -> dict[str, tuple[int, str]]:
         if exists is None:
             continue
         rows = project.query(
-            f"select count(*), md5(coalesce(string_agg(t::text, '|' order by t::text), '')) "
-            f"from analytics.{mart} as t"
+            f"select count(*), md5(coalesce(string_agg(md5(t::text), '' order by md5(t::text)),"
+            f" '')) from analytics.{mart} as t"
         )[0]
         prints[mart] = (int(rows[0]), str(rows[1]))
     return prints
@@ -83,21 +83,19 @@ def test_clean_data_builds_with_an_empty_quarantine(
     assert clean_build["fct_sessions"][0] > 20_000
 
 
-def test_dirty_data_quarantine_matches_the_manifest_and_marts_match_clean_data(
-    dbt_project: DbtProject,
-    clean_build: dict[str, tuple[int, str]],
-    tmp_path_factory: pytest.TempPathFactory,
+def _assert_dirty_build_matches(
+    project: DbtProject, data: Path, clean: dict[str, tuple[int, str]]
 ) -> None:
-    data = tmp_path_factory.mktemp("dirty")
-    generate(data, scale=SCALE, seed=7, dirty=True)
+    """Build dirty data: the quarantine holds exactly the manifest's bad rows, and the marts
+    equal those of the clean data set."""
     manifest = json.loads((data / "manifest.json").read_text())
-    _build(dbt_project, data)
+    _build(project, data)
 
     expected = {
         t: {r: n for r, n in reasons.items() if n} for t, reasons in manifest["quarantine"].items()
     }
     expected = {t: reasons for t, reasons in expected.items() if reasons}
-    assert _quarantine(dbt_project) == expected
+    assert _quarantine(project) == expected
     assert set().union(*(set(r) for r in expected.values())) == {
         "null_key",
         "conflicting_duplicate",
@@ -110,19 +108,40 @@ def test_dirty_data_quarantine_matches_the_manifest_and_marts_match_clean_data(
     }
 
     duplicates = dict(
-        dbt_project.query(
-            "select source_table, exact_duplicate_rows from analytics.raw_data_quality"
-        )
+        project.query("select source_table, exact_duplicate_rows from analytics.raw_data_quality")
     )
     assert {t: int(n) for t, n in duplicates.items()} == {
         t: int(manifest["exact_duplicates"].get(t, 0)) for t in duplicates
     }
-    raw_rows = dict(
-        dbt_project.query("select source_table, raw_rows from analytics.raw_data_quality")
-    )
+    raw_rows = dict(project.query("select source_table, raw_rows from analytics.raw_data_quality"))
     assert {t: int(n) for t, n in raw_rows.items()} == manifest["rows"]
 
-    assert _fingerprints(dbt_project) == clean_build
+    assert _fingerprints(project) == clean
+
+
+def test_dirty_data_quarantine_matches_the_manifest_and_marts_match_clean_data(
+    dbt_project: DbtProject,
+    clean_build: dict[str, tuple[int, str]],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    data = tmp_path_factory.mktemp("dirty")
+    generate(data, scale=SCALE, seed=7, dirty=True)
+    _assert_dirty_build_matches(dbt_project, data, clean_build)
+
+
+@pytest.mark.slow
+def test_dirty_data_at_scale_10_matches_the_manifest_and_the_clean_marts(
+    dbt_project: DbtProject, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    clean, dirty = tmp_path_factory.mktemp("clean10"), tmp_path_factory.mktemp("dirty10")
+    generate(clean, scale=10, seed=8)
+    _build(dbt_project, clean)
+    quarantined = "select sum(quarantined_rows) from analytics.raw_data_quality"
+    assert dbt_project.query(quarantined)[0][0] == 0
+    clean_marts = _fingerprints(dbt_project)
+    assert clean_marts["fct_sessions"][0] > 950_000
+    generate(dirty, scale=10, seed=8, dirty=True)
+    _assert_dirty_build_matches(dbt_project, dirty, clean_marts)
 
 
 def test_quality_history_records_each_build_and_warns_on_a_jump(

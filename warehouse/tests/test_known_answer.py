@@ -138,3 +138,14 @@ def test_the_data_tests_pass_on_the_hand_made_data(
 ) -> None:
     result = build(dataset).dbt("test", "--exclude", "test_type:unit", check=False)
     assert "ERROR=0" in result.stdout, result.stdout[-6000:]
+
+
+def test_ad_spend_without_sessions_is_reported_not_lost(
+    build: Callable[[str], DbtProject],
+) -> None:
+    """known_answer holds spend on two channel-months without sessions (TIKTOK and Facebook in
+    July): no mart's grain has room for it, so a warn test lists it instead of losing it."""
+    project = build("known_answer")
+    test = "assert_ad_spend_reaches_channel_performance"
+    result = project.dbt("test", "--select", test)
+    assert "WARN=1" in result.stdout and "Got 2 results" in result.stdout, result.stdout[-3000:]
