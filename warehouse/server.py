@@ -39,7 +39,10 @@ SCHEMAS = ("raw_data", "adhoc")
 # Settings for analytic work on a small machine (2 cores, 24 GiB); see README "Tuning".
 TUNING: dict[str, str] = {
     "shared_buffers": "2GB",
-    "work_mem": "256MB",
+    # Per sort or hash node, per process: with 2 parallel workers and dbt's 4 threads a build
+    # can run a dozen at once, so 128MB (and hashes held to it) keeps scale 100 under 8 GiB.
+    "work_mem": "128MB",
+    "hash_mem_multiplier": "1.0",
     "maintenance_work_mem": "1GB",
     "effective_cache_size": "12GB",
     "max_parallel_workers_per_gather": "2",

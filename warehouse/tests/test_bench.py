@@ -57,3 +57,4 @@ def test_bench_runs_every_step(tmp_path: Path, scale: str) -> None:
     sessions = int(rows["user_session_channel"].replace(",", ""))
     assert sessions > 99_000 * float(scale) * 0.95  # everything but the new day
     assert "| full_build | " in text.split("Peak memory")[1]  # sampled during the build
+    assert "Slowest nodes of full_build" in text and "Slowest nodes of daily_build" in text
