@@ -1,14 +1,4 @@
 {#- A timestamp row without a clean session-channel row is `orphan_timestamp`. #}
-{#- A table, not a view: the session join is computed once per run, and the quarantine's
-    anti-joins, the quality counts, fct_sessions and this model's tests read its result
-    (as a view, each of them redid the join of two raw tables of every session). -#}
-{{ config(
-    materialized='table',
-    post_hook=["{{ analyze_table() }}"],
-    dist='session_id',
-    sort=['session_at'],
-    backup=false,
-) }}
 with
 
 checked_timestamps as (

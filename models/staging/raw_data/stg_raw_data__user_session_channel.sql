@@ -1,15 +1,5 @@
 {#- A session is clean when its channel row and its timestamp row both pass the single-table
     checks; a channel row whose session has no clean timestamp is `missing_timestamp`. #}
-{#- A table, not a view: the session join is computed once per run, and the quarantine's
-    anti-joins, the quality counts, fct_sessions and this model's tests read its result
-    (as a view, each of them redid the join of two raw tables of every session). -#}
-{{ config(
-    materialized='table',
-    post_hook=["{{ analyze_table() }}"],
-    dist='session_id',
-    sort=['session_id'],
-    backup=false,
-) }}
 with
 
 checked_sessions as (
