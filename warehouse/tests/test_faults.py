@@ -114,9 +114,8 @@ class Reader(threading.Thread):
 def test_readers_see_whole_tables_while_a_build_runs(
     dbt_project: DbtProject, reference: dict[str, Counter[str]], args: tuple[str, ...],
 ) -> None:
-    expected = reference
     dbt_project.dbt(*BUILD)  # start from a complete build
-    tables = [name for name in expected if name.startswith("analytics.")]
+    tables = [name for name in reference if name.startswith("analytics.")]
     reader = Reader(dbt_project.warehouse.uri(), tables)
     reader.start()
     try:
@@ -127,7 +126,7 @@ def test_readers_see_whole_tables_while_a_build_runs(
     assert reader.errors == []
     assert reader.rounds >= 5, "the reader hardly ran during the build"
     # The data did not change, so every read of every table must give the complete count.
-    counts = {table: {sum(expected[table].values())} for table in tables}
+    counts = {table: {sum(reference[table].values())} for table in tables}
     assert reader.seen == counts
 
 
