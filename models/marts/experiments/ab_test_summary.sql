@@ -79,6 +79,58 @@ compared as (
 
 ),
 
+tested as (
+
+    select
+        variant_id,
+        users,
+        purchasers,
+        revenue,
+        conversion_rate,
+        control_conversion_rate,
+        is_control,
+        -- Double precision, as on Redshift (whose sqrt returns it), for the p-value's exp().
+        cast(
+            case
+                when not is_control and pooled_rate > 0 and pooled_rate < 1
+                    then (conversion_rate - control_conversion_rate)
+                    / sqrt(pooled_rate * (1 - pooled_rate) * (1.0 / n_variant + 1.0 / n_control))
+            end as double precision
+        ) as z,
+        case
+            when not is_control
+                then conversion_rate - control_conversion_rate
+        end as diff,
+        -- Unpooled (Wald) standard error of the difference, for its 95% interval.
+        case
+            when not is_control
+                then sqrt(
+                    conversion_rate * (1 - conversion_rate) / n_variant
+                    + control_conversion_rate * (1 - control_conversion_rate) / n_control
+                )
+        end as diff_standard_error
+    from compared
+
+),
+
+with_p_value as (
+
+    select
+        variant_id,
+        users,
+        purchasers,
+        revenue,
+        conversion_rate,
+        control_conversion_rate,
+        is_control,
+        z,
+        diff,
+        diff_standard_error,
+        {{ normal_two_sided_p_value('z') }} as p_value
+    from tested
+
+),
+
 final as (
 
     select
@@ -94,14 +146,12 @@ final as (
                     then {{ safe_divide('conversion_rate', 'control_conversion_rate') }} - 1
             end as double precision
         ) as lift_vs_control,
-        cast(
-            case
-                when not is_control and pooled_rate > 0 and pooled_rate < 1
-                    then (conversion_rate - control_conversion_rate)
-                    / sqrt(pooled_rate * (1 - pooled_rate) * (1.0 / n_variant + 1.0 / n_control))
-            end as double precision
-        ) as z_score
-    from compared
+        cast(z as double precision) as z_score,
+        cast(p_value as double precision) as p_value,
+        cast(diff - 1.959964 * diff_standard_error as double precision) as diff_ci_low,
+        cast(diff + 1.959964 * diff_standard_error as double precision) as diff_ci_high,
+        cast(p_value < 0.05 as boolean) as is_significant
+    from with_p_value
 
 )
 
