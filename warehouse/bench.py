@@ -14,8 +14,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -27,6 +25,7 @@ from pathlib import Path
 import psutil
 import psycopg2
 
+from warehouse.dbt import Dbt, local_target, write_profiles
 from warehouse.generator import generate
 from warehouse.loader import load
 from warehouse.schema import RAW_SCHEMA, RAW_TABLES
@@ -189,46 +188,13 @@ class MemorySampler:
                 self.peaks[self.step] = max(self.peaks.get(self.step, 0.0), used)
 
 
-class Dbt:
-    """The project's dbt CLI pointed at one warehouse, with its own profile and target dir."""
-
-    def __init__(self, project_dir: Path, warehouse: Warehouse, workdir: Path) -> None:
-        self.project_dir = project_dir
-        self.workdir = workdir
-        self.env: dict[str, str] = {}  # e.g. PGOPTIONS for a tuning variant
-        self.running: int | None = None  # the pid of the dbt command in progress
-        profiles = workdir / "profiles"
-        profiles.mkdir(parents=True, exist_ok=True)
-        (profiles / "profiles.yml").write_text(
-            "elt:\n  target: local\n  outputs:\n    local:\n      type: postgres\n"
-            f"      host: 127.0.0.1\n      port: {warehouse.port}\n      user: postgres\n"
-            "      password: ''\n      dbname: warehouse\n      schema: analytics\n"
-            "      threads: 4\n"
-        )
-
-    def __call__(self, *args: str) -> None:
-        argv = [
-            str(Path(sys.executable).parent / "dbt"), *args,
-            "--project-dir", str(self.project_dir),
-            "--profiles-dir", str(self.workdir / "profiles"),
-            "--target-path", str(self.workdir / "target"),
-            "--log-path", str(self.workdir / "logs"),
-        ]
-        env = {**os.environ, **self.env}
-        with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                              cwd=self.project_dir, env=env) as process:
-            self.running = process.pid
-            output, _ = process.communicate()
-            self.running = None
-        if process.returncode != 0:
-            raise RuntimeError(f"dbt {' '.join(args)} failed:\n{output[-4000:]}")
-
-    def slowest_nodes(self, count: int = 8) -> list[tuple[str, float]]:
-        """The last command's slowest nodes (from run_results.json): where the time goes."""
-        path = self.workdir / "target" / "run_results.json"
-        nodes = json.loads(path.read_text(encoding="utf-8"))["results"]
-        timings = [(str(node["unique_id"]), float(node["execution_time"])) for node in nodes]
-        return sorted(timings, key=lambda item: -item[1])[:count]
+def slowest_nodes(dbt: Dbt, count: int = 8) -> list[tuple[str, float]]:
+    """The last command's slowest nodes (from run_results.json): where the time goes."""
+    assert dbt.target_path is not None
+    path = dbt.target_path / "run_results.json"
+    nodes = json.loads(path.read_text(encoding="utf-8"))["results"]
+    timings = [(str(node["unique_id"]), float(node["execution_time"])) for node in nodes]
+    return sorted(timings, key=lambda item: -item[1])[:count]
 
 
 # The benchmark's data: the generated data set up to BULK_END, then one new day, NEW_DAY
@@ -256,18 +222,20 @@ def run(project_dir: Path, scale: float, workdir: Path | None = None,
             timed(results, "load", lambda: counts.update(load(wh.uri(), bulk)))
             results.rows = counts
             _execute(wh.uri(), [f"vacuum analyze {RAW_SCHEMA}.{t.name}" for t in RAW_TABLES])
-            dbt = Dbt(project_dir, wh, root / "dbt")
+            work = root / "dbt"
+            dbt = Dbt(project_dir, write_profiles(work / "profiles", local_target(wh.port)).parent,
+                      target_path=work / "target", log_path=work / "logs")
             with MemorySampler(wh, dbt) as memory:
                 timed(results, "floor", lambda: _execute(wh.uri(), floor_statements()))
                 timed(results, "peer", lambda: _execute(wh.uri(), peer_statements()), memory)
-                timed(results, "parse", lambda: dbt("parse", "--no-partial-parse"))
-                timed(results, "full_build", lambda: dbt("build", "--full-refresh"), memory)
-                results.slowest["full_build"] = dbt.slowest_nodes()
-                timed(results, "full_run", lambda: dbt("run", "--full-refresh"), memory)
+                timed(results, "parse", lambda: dbt.run("parse", "--no-partial-parse"))
+                timed(results, "full_build", lambda: dbt.run("build", "--full-refresh"), memory)
+                results.slowest["full_build"] = slowest_nodes(dbt)
+                timed(results, "full_run", lambda: dbt.run("run", "--full-refresh"), memory)
                 timed(results, "daily_load", lambda: load(wh.uri(), day, append=True))
-                timed(results, "daily_build", lambda: dbt("build"), memory)
-                results.slowest["daily_build"] = dbt.slowest_nodes()
-                timed(results, "noop_build", lambda: dbt("build"), memory)
+                timed(results, "daily_build", lambda: dbt.run("build"), memory)
+                results.slowest["daily_build"] = slowest_nodes(dbt)
+                timed(results, "noop_build", lambda: dbt.run("build"), memory)
             if tuning:
                 _tuning(results, wh, dbt)
         finally:
@@ -288,7 +256,7 @@ def _tuning(results: Results, wh: Warehouse, dbt: Dbt) -> None:
     """Full builds with all tuning, then with each setting back at PostgreSQL's default."""
     def full() -> float:
         started = time.perf_counter()
-        dbt("run", "--full-refresh")
+        dbt.run("run", "--full-refresh")
         return time.perf_counter() - started
 
     results.tuning["all tuning"] = full()

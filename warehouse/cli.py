@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import click
 
+from warehouse.dbt import DbtError, local_target, profiles_yaml
 from warehouse.loader import LoadError, load, raw_row_count
 from warehouse.server import Warehouse, WarehouseError
 
@@ -44,8 +45,11 @@ def user_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except (WarehouseError, LoadError) as exc:
+        except (WarehouseError, LoadError, DbtError) as exc:
             raise click.ClickException(str(exc)) from None
+        except OSError as exc:  # a path the user gave: missing, not writable, a directory...
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise click.ClickException(f"{where}{exc.strerror or exc}") from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -94,6 +98,7 @@ def status() -> None:
 
 
 @main.command()
+@user_errors
 def uri() -> None:
     """Print the libpq URI of the warehouse (for psql, BI tools, scripts)."""
     click.echo(_warehouse().uri())
@@ -131,6 +136,7 @@ def destroy() -> None:
 @click.option("--end", "until", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="Only rows dated on or before this day; after 2019-11-30 the data set "
                    "continues day by day.")
+@user_errors
 def generate(out_dir: Path, scale: float, seed: int, dirty: bool, since: datetime | None,
              until: datetime | None) -> None:
     """Write a deterministic raw data set, one <table>.csv per raw table.
@@ -196,10 +202,13 @@ def ensure_data() -> None:
               default=Path("bench/RESULTS.md"), show_default=True)
 @click.option("--tuning", is_flag=True,
               help="Also time the full build with each PostgreSQL setting at its default.")
+@user_errors
 def bench(scale: float, out_file: Path, tuning: bool) -> None:
     """Time floor, peer, full, daily and no-op builds side by side; write a Markdown table."""
     from warehouse.bench import markdown, merge, run
 
+    if scale <= 0:
+        raise click.BadParameter("must be positive", param_hint="--scale")
     root = project_root()
     click.echo(f"benchmark at scale {scale:g} in a throw-away warehouse")
     results = run(root, scale, tuning=tuning)
@@ -217,19 +226,23 @@ def bench(scale: float, out_file: Path, tuning: bool) -> None:
               help="Directory holding the production manifest.json.")
 @click.option("--schema", required=True, help="Prefix of this change's schemas, e.g. pr_123.")
 @click.option("--port", type=int, default=None, help="Warehouse port (default: this project's).")
+@user_errors
 def slim_ci(state_dir: Path, schema: str, port: int | None) -> None:
     """Build what changed (state:modified+) into SCHEMA_* schemas, deferring to production."""
     from warehouse.slim_ci import run as run_slim_ci
 
     root = project_root()
-    code = run_slim_ci(root, state_dir, schema, port or Warehouse(root).port)
-    if code:
-        sys.exit(code)
+    if port is None:
+        wh = Warehouse(root)
+        _require_running(wh)
+        port = wh.port
+    run_slim_ci(root, state_dir, schema, port)
 
 
 @main.command("redshift-check")
 @click.option("--target-path", type=click.Path(path_type=Path), default=Path("target/redshift"),
               show_default=True, help="Where the compiled Redshift SQL goes.")
+@user_errors
 def redshift_check(target_path: Path) -> None:
     """Compile every node for Redshift (no cluster needed), reject unsupported SQL, lint it."""
     from warehouse.redshift import compile_for_redshift, lint_compiled, scan
@@ -255,31 +268,25 @@ def redshift_check(target_path: Path) -> None:
     )
 
 
-PROFILE = """\
+PROFILE_HEADER = """\
 # Written by 'warehouse profile' (make build) for the local warehouse; git-ignored.
 # Other targets (dev, ci, prod on Redshift): see profiles.yml.example.
-elt:
-  target: local
-  outputs:
-    local:
-      type: postgres
-      host: 127.0.0.1
-      port: {port}
-      user: postgres
-      password: ""
-      dbname: warehouse
-      schema: analytics
-      threads: 4
 """
 
 
+def local_profile(wh: Warehouse) -> str:
+    """What `warehouse profile` writes: the `local` target on this project's warehouse."""
+    return profiles_yaml(local_target(wh.port), header=PROFILE_HEADER)
+
+
 @main.command()
+@user_errors
 def profile() -> None:
     """Write profiles.yml (target 'local') next to dbt_project.yml."""
     wh = _warehouse()
     path = wh.root / "profiles.yml"
-    content = PROFILE.format(port=wh.port)
-    if path.exists() and not path.read_text().startswith(PROFILE.splitlines()[0]):
+    content = local_profile(wh)
+    if path.exists() and not path.read_text().startswith(PROFILE_HEADER.splitlines()[0]):
         click.echo(f"{path} was edited by hand: left as it is")
         return
     if not path.exists() or path.read_text() != content:

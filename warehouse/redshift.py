@@ -1,7 +1,7 @@
 """Redshift readiness without a cluster: compile with the Redshift adapter and check the SQL.
 
-`compile_for_redshift` runs `dbt compile` in-process against a `redshift` target whose host is
-never contacted: `RedshiftAdapter.get_relation` is patched to answer "a table exists", so
+`compile_for_redshift` runs `dbt compile` against a `redshift` target whose host is never
+contacted: `RedshiftAdapter.get_relation` is patched to answer "a table exists", so
 incremental models compile their incremental branch with Redshift's own macros. `scan` then
 rejects constructs Redshift lacks in the compiled SQL.
 """
@@ -10,29 +10,12 @@ from __future__ import annotations
 
 import re
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from unittest import mock
 
-PROFILE = """\
-elt:
-  target: redshift
-  outputs:
-    redshift:
-      type: redshift
-      host: redshift.invalid
-      port: 5439
-      user: dbt
-      password: never-used
-      dbname: dev
-      schema: analytics
-      threads: 4
-      connect_timeout: 1
-      retries: 0
-"""
+from warehouse.dbt import STANDIN_ENV, Dbt, redshift_target, write_profiles
 
 # Constructs PostgreSQL has and Redshift does not (checked on compiled SQL, comments removed).
 FORBIDDEN: dict[str, re.Pattern[str]] = {
@@ -67,8 +50,9 @@ class Finding:
         return f"{self.path}:{self.line}: {self.construct} is not supported by Redshift"
 
 
-@contextmanager
-def _pretend_relations_exist() -> Iterator[None]:
+def install_standin(workdir: Path) -> None:
+    """In the dbt child process (warehouse.dbt): answer every relation lookup with "a table
+    exists", so incremental models compile their incremental branch; nothing is connected."""
     from dbt.adapters.contracts.relation import RelationType
     from dbt.adapters.redshift.impl import RedshiftAdapter
     from dbt.adapters.redshift.relation import RedshiftRelation
@@ -78,27 +62,16 @@ def _pretend_relations_exist() -> Iterator[None]:
             database=database, schema=schema, identifier=identifier, type=RelationType.Table
         )
 
-    with mock.patch.object(RedshiftAdapter, "get_relation", get_relation):
-        yield
+    mock.patch.object(RedshiftAdapter, "get_relation", get_relation).start()
 
 
 def compile_for_redshift(project_dir: Path, target_path: Path) -> Path:
     """Compile every node with the Redshift adapter; returns the compiled SQL directory."""
-    from dbt.cli.main import dbtRunner
-
     with tempfile.TemporaryDirectory() as profiles_dir:
-        (Path(profiles_dir) / "profiles.yml").write_text(PROFILE)
-        args = [
-            "--no-populate-cache", "--quiet", "compile", "--no-introspect",
-            "--project-dir", str(project_dir),
-            "--profiles-dir", profiles_dir,
-            "--target-path", str(target_path),
-            "--log-path", str(target_path / "logs"),
-        ]
-        with _pretend_relations_exist():
-            result = dbtRunner().invoke(args)
-    if not result.success:
-        raise RuntimeError(f"dbt compile for Redshift failed: {result.exception}")
+        write_profiles(Path(profiles_dir), redshift_target("redshift"))
+        dbt = Dbt(project_dir, Path(profiles_dir), target_path=target_path,
+                  log_path=target_path / "logs", env={STANDIN_ENV: str(target_path)})
+        dbt.run("--no-populate-cache", "--quiet", "compile", "--no-introspect")
     return target_path / "compiled"
 
 

@@ -91,9 +91,9 @@ class Warehouse:
         """The port chosen when the warehouse was created (or $WAREHOUSE_PORT)."""
         env = os.environ.get("WAREHOUSE_PORT")
         if env:
-            return int(env)
+            return _parse_port(env, "WAREHOUSE_PORT")
         if self.port_file.exists():
-            return int(self.port_file.read_text().strip())
+            return _parse_port(self.port_file.read_text().strip(), str(self.port_file))
         return DEFAULT_PORT
 
     def uri(self, database: str = DATABASE, user: str = SUPERUSER) -> str:
@@ -164,7 +164,7 @@ class Warehouse:
             )
         self.pgdata.mkdir(parents=True, exist_ok=True)
         if not self.port_file.exists():
-            port = int(os.environ.get("WAREHOUSE_PORT") or _free_port(DEFAULT_PORT))
+            port = self.port if os.environ.get("WAREHOUSE_PORT") else _free_port(DEFAULT_PORT)
             self.port_file.write_text(f"{port}\n")
         self._own(self.pgdata)
         _run(
@@ -346,6 +346,12 @@ def _binary_major_version() -> str:
         capture_output=True, text=True, check=True,
     ).stdout
     return out.split()[-1].split(".")[0]
+
+
+def _parse_port(text: str, where: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise WarehouseError(f"{where}: {text!r} is not a port number (1-65535)")
+    return int(text)
 
 
 def _port_is_free(port: int) -> bool:

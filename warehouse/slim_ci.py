@@ -8,25 +8,10 @@ production and nothing collides with it. Without one, falls back to a full build
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-PROFILE = """\
-elt:
-  target: ci
-  outputs:
-    ci:
-      type: postgres
-      host: {host}
-      port: {port}
-      user: postgres
-      password: ""
-      dbname: warehouse
-      schema: {schema}
-      threads: 4
-"""
+from warehouse.dbt import Dbt, local_target, write_profiles
 
 
 def build_args(state_dir: Path) -> list[str]:
@@ -37,18 +22,14 @@ def build_args(state_dir: Path) -> list[str]:
 
 
 def run(project_dir: Path, state_dir: Path, schema: str, port: int,
-        target_path: Path | None = None, host: str = "127.0.0.1") -> int:
-    """Run the slim (or full) CI build; returns dbt's exit code."""
+        target_path: Path | None = None, host: str = "127.0.0.1") -> None:
+    """Run the slim (or full) CI build, dbt's output on the terminal; a failure raises
+    warehouse.dbt.DbtError."""
     args = build_args(state_dir.resolve())
     mode = "slim: state:modified+" if len(args) > 1 else "full build (no production manifest)"
     print(f"slim-ci: {mode}, schemas prefixed '{schema}_'", flush=True)
     with tempfile.TemporaryDirectory() as profiles:
-        (Path(profiles) / "profiles.yml").write_text(
-            PROFILE.format(host=host, port=port, schema=schema)
+        write_profiles(Path(profiles), local_target(port, name="ci", schema=schema, host=host))
+        Dbt(project_dir, Path(profiles), target_path=target_path).run(
+            *args, "--target", "ci", capture=False
         )
-        argv = [str(Path(sys.executable).parent / "dbt"), *args,
-                "--project-dir", str(project_dir), "--profiles-dir", profiles,
-                "--target", "ci"]
-        if target_path is not None:
-            argv += ["--target-path", str(target_path)]
-        return subprocess.run(argv, cwd=project_dir).returncode

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,11 +13,11 @@ from typing import Any
 import psycopg2
 import pytest
 
+from warehouse.dbt import Dbt, local_target, write_profiles
 from warehouse.server import Warehouse
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-DBT = str(Path(sys.executable).parent / "dbt")
 DBT_ENV = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
 
 
@@ -33,40 +32,24 @@ class DbtProject:
     def profiles_dir(self) -> Path:
         return self.workdir / "profiles"
 
+    @property
+    def runner(self) -> Dbt:
+        return Dbt(PROJECT_ROOT, self.profiles_dir, target_path=self.workdir / "target",
+                   log_path=self.workdir / "logs")
+
     def write_profile(self) -> None:
-        self.profiles_dir.mkdir(parents=True, exist_ok=True)
-        (self.profiles_dir / "profiles.yml").write_text(
-            "elt:\n  target: local\n  outputs:\n    local:\n"
-            "      type: postgres\n      host: 127.0.0.1\n"
-            f"      port: {self.warehouse.port}\n"
-            "      user: postgres\n      password: ''\n      dbname: warehouse\n"
-            "      schema: analytics\n      threads: 4\n"
-        )
+        write_profiles(self.profiles_dir, local_target(self.warehouse.port))
 
     def argv(self, *args: str) -> list[str]:
         """The command line of `dbt <args>` on the project, this warehouse and target dir."""
-        return [
-            DBT,
-            *args,
-            "--project-dir",
-            str(PROJECT_ROOT),
-            "--profiles-dir",
-            str(self.profiles_dir),
-            "--target-path",
-            str(self.workdir / "target"),
-            "--log-path",
-            str(self.workdir / "logs"),
-        ]
+        return self.runner.argv(*args)
 
     def dbt(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run `dbt <args>` on the project; fail the test with dbt's output if it fails."""
-        result = subprocess.run(self.argv(*args), capture_output=True, text=True, env=DBT_ENV,
-                                cwd=PROJECT_ROOT)
-        if check and result.returncode != 0:
-            pytest.fail(
-                f"dbt {' '.join(args)} failed:\n{result.stdout[-6000:]}\n{result.stderr[-2000:]}"
-            )
-        return result
+        result = self.runner.run(*args, check=False)
+        if check and not result.success:
+            pytest.fail(f"dbt {' '.join(args)} failed:\n{result.output[-8000:]}")
+        return subprocess.CompletedProcess(self.argv(*args), result.returncode, result.output, "")
 
     def query(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
         conn = psycopg2.connect(self.warehouse.uri())

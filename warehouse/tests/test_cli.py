@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
-from warehouse.cli import PROFILE, main
+from warehouse.cli import PROFILE_HEADER, main
 
 
 @pytest.fixture
@@ -34,7 +35,7 @@ def test_profile_is_written_for_the_local_target_and_hand_edits_are_kept(project
     result = runner.invoke(main, ["profile"])
     assert "edited by hand" in result.output
     assert (project / "profiles.yml").read_text() == "my: own\n"
-    assert PROFILE.startswith("# Written by")
+    assert PROFILE_HEADER.startswith("# Written by")
 
 
 def test_commands_that_need_the_server_say_so_without_a_traceback(project: Path) -> None:
@@ -70,3 +71,47 @@ def test_generate_cuts_a_slice_by_date(project: Path) -> None:
                          (["--start", "yesterday"], "%Y-%m-%d")):
         result = runner.invoke(main, ["generate", "--out", "x", *bad])
         assert result.exit_code == 2 and message in result.output, result.output
+
+
+def test_every_command_turns_a_users_mistake_into_one_line() -> None:
+    from warehouse.cli import user_errors
+
+    wrapped = user_errors(lambda: None).__code__
+    for name, command in main.commands.items():
+        assert command.callback is not None and command.callback.__code__ is wrapped, name
+
+
+def one_line_error(result: Any, *expected: str) -> None:
+    """Exit 1 (2: a usage error) with one `Error: ...` line naming each expected text."""
+    assert result.exit_code in (1, 2), result.output
+    assert isinstance(result.exception, SystemExit), result.exception
+    [error] = [line for line in result.output.splitlines() if line.startswith("Error: ")]
+    for text in expected:
+        assert text in error, result.output
+
+
+def test_careless_users_get_one_line(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    runner = CliRunner()
+    (project / "a_file").write_text("")
+    one_line_error(runner.invoke(main, ["generate", "--out", "a_file", "--scale", "0.01"]),
+                   "a_file")
+    (project / "profiles.yml").mkdir()
+    one_line_error(runner.invoke(main, ["profile"]), "profiles.yml")
+    one_line_error(runner.invoke(main, ["bench", "--scale", "-1"]), "must be positive")
+    one_line_error(runner.invoke(main, ["slim-ci", "--state", "x", "--schema", "pr_1"]),
+                   "not running")
+    (project / "profiles.yml").rmdir()
+    monkeypatch.setenv("WAREHOUSE_PORT", "five")
+    for args in (["uri"], ["profile"]):
+        one_line_error(runner.invoke(main, args), "WAREHOUSE_PORT", "not a port number")
+
+
+@pytest.mark.e2e
+def test_dbt_failing_in_redshift_check_and_bench_is_one_line(project: Path) -> None:
+    (project / "dbt_project.yml").write_text("name: broken\nprofile: elt\nmodels: [\n")
+    runner = CliRunner()
+    result = runner.invoke(main, ["redshift-check"])
+    one_line_error(result, "dbt ", "failed")
+    result = runner.invoke(main, ["bench", "--scale", "0.01", "--out", "r.md"])
+    one_line_error(result, "dbt parse failed")
+    assert not (project / "r.md").exists()

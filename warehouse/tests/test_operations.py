@@ -20,9 +20,10 @@ from unittest import mock
 
 import pytest
 
+from warehouse.dbt import profiles_yaml, redshift_target
 from warehouse.generator import generate
 from warehouse.loader import load
-from warehouse.redshift import PROFILE, lint_compiled, scan_sql
+from warehouse.redshift import lint_compiled, scan_sql
 from warehouse.schema import RAW_TABLES
 
 from .conftest import PROJECT_ROOT, DbtProject
@@ -192,9 +193,7 @@ def test_health_report_on_postgres_lists_every_project_table(staged: DbtProject)
 
 # --- the Redshift variants, with the Redshift adapter and no cluster ----------------------
 
-REDSHIFT_PROFILE = PROFILE.replace("target: redshift", "target: prod").replace(
-    "    redshift:\n", "    prod:\n"
-)
+REDSHIFT_PROFILE = profiles_yaml(redshift_target("prod"))
 
 HEALTH_ROWS = [
     {"table_schema": "analytics", "relation_name": "fct_sessions", "size_mb": 120,

@@ -1,0 +1,207 @@
+"""One way to run dbt from Python: write a profiles.yml from one template, run the dbt CLI.
+
+Every part of the `warehouse` command (and the tests) that needs dbt goes through here:
+
+- `Target` is one output of the profile `elt`; `local_target` and `redshift_target` make the
+  two kinds the project uses, with user, password and schema as parameters;
+  `profiles_yaml` / `write_profiles` render any set of them through one template.
+- `Dbt` runs `dbt <args>` on the project in a child process (`python -m warehouse.dbt`,
+  which is dbt's own CLI). A child process, not dbt's in-process `dbtRunner`: dbt keeps
+  global state (flags, adapters, logging) between invocations in one process, a child can be
+  killed mid-build (the fault tests do), its memory measured on its own (the benchmark does),
+  and given its own environment (a tuning variant's `PGOPTIONS`).
+- A failed dbt command is a `DbtError` whose message is one line: the first error dbt
+  reported, for the command line to print without a traceback.
+
+`warehouse redshift-check` runs dbt the same way; the child then installs a recording
+stand-in for the Redshift driver before dbt starts (see `warehouse.redshift`), named by the
+environment variable in `STANDIN_ENV`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PROFILE_NAME = "elt"  # `profile:` in dbt_project.yml
+STANDIN_ENV = "WAREHOUSE_REDSHIFT_STANDIN"
+
+
+@dataclass(frozen=True)
+class Target:
+    """One dbt target (an output of the profile): where dbt connects and which schema it uses."""
+
+    name: str
+    type: str
+    host: str
+    port: int
+    user: str
+    password: str
+    dbname: str
+    schema: str
+    threads: int = 4
+    options: Mapping[str, Any] = field(default_factory=dict)  # adapter-specific settings
+
+    def output(self) -> dict[str, Any]:
+        """The target as profiles.yml holds it."""
+        return {
+            "type": self.type, "host": self.host, "port": self.port, "user": self.user,
+            "password": self.password, "dbname": self.dbname, "schema": self.schema,
+            "threads": self.threads, **self.options,
+        }
+
+
+def local_target(port: int, *, name: str = "local", schema: str = "analytics",
+                 user: str = "postgres", password: str = "", host: str = "127.0.0.1",
+                 threads: int = 4) -> Target:
+    """A target on a local PostgreSQL (the embedded warehouse unless told otherwise)."""
+    return Target(name=name, type="postgres", host=host, port=port, user=user,
+                  password=password, dbname="warehouse", schema=schema, threads=threads)
+
+
+def redshift_target(name: str, *, schema: str = "analytics", user: str = "dbt",
+                    password: str = "never-used", host: str = "redshift.invalid",
+                    dbname: str = "dev", threads: int = 4) -> Target:
+    """A Redshift target; by default one whose host does not exist (for checks without a
+    cluster), with the settings of profiles.yml.example's Redshift targets."""
+    return Target(name=name, type="redshift", host=host, port=5439, user=user,
+                  password=password, dbname=dbname, schema=schema, threads=threads,
+                  options={"sslmode": "require", "ra3_node": True, "connect_timeout": 1,
+                           "retries": 0})
+
+
+def profiles_yaml(*targets: Target, default: str | None = None, header: str = "") -> str:
+    """profiles.yml with the profile `elt` and these targets (the first is the default)."""
+    if not targets:
+        raise ValueError("a profile needs at least one target")
+    profile = {PROFILE_NAME: {
+        "target": default or targets[0].name,
+        "outputs": {target.name: target.output() for target in targets},
+    }}
+    return header + str(yaml.safe_dump(profile, sort_keys=False, default_flow_style=False))
+
+
+def write_profiles(directory: Path, *targets: Target, default: str | None = None) -> Path:
+    """Write directory/profiles.yml with these targets; returns its path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "profiles.yml"
+    path.write_text(profiles_yaml(*targets, default=default), encoding="utf-8")
+    return path
+
+
+class DbtError(Exception):
+    """A dbt command failed; the message is one line saying which and why."""
+
+
+@dataclass(frozen=True)
+class DbtResult:
+    """What one dbt command did: its exit code and (when captured) its output."""
+
+    args: tuple[str, ...]
+    returncode: int
+    output: str
+
+    @property
+    def success(self) -> bool:
+        return self.returncode == 0
+
+    def error_line(self) -> str:
+        """One line for the user: the command and the first error dbt reported."""
+        command = f"dbt {subcommand(self.args)}"
+        reason = first_error(self.output)
+        return f"{command} failed (exit {self.returncode})" + (f": {reason}" if reason else "")
+
+
+_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
+_TIMESTAMP = re.compile(r"^\s*\d\d:\d\d:\d\d(\.\d+)?\s+")
+_ERROR_HEAD = re.compile(r"(Error|Failure)\b")
+
+
+def first_error(output: str) -> str:
+    """The first error in dbt's output as one line, heading and detail ('' when none)."""
+    lines = [_TIMESTAMP.sub("", line).strip() for line in _COLOUR.sub("", output).splitlines()]
+    lines = [line for line in lines if line]
+    start = 0
+    for marker in ("Completed with", "Encountered an error"):
+        start = max(start, next((n + 1 for n, line in enumerate(lines) if marker in line), 0))
+    for index in range(start, len(lines)):
+        if _ERROR_HEAD.search(lines[index]):
+            heading, detail = lines[index], lines[index + 1:index + 2]
+            return ": ".join([heading.rstrip(":"), *detail])[:500]
+    return ""
+
+
+def subcommand(args: Sequence[str]) -> str:
+    """The dbt subcommand in an argument list (`build` in `--quiet build --select x`)."""
+    return next((arg for arg in args if not arg.startswith("-")), "")
+
+
+@dataclass
+class Dbt:
+    """The project's dbt CLI with one profiles directory (and its own target and log dirs)."""
+
+    project_dir: Path
+    profiles_dir: Path
+    target_path: Path | None = None
+    log_path: Path | None = None
+    env: dict[str, str] = field(default_factory=dict)  # added to this process's environment
+    running: int | None = None  # the pid of the dbt command in progress
+
+    def argv(self, *args: str) -> list[str]:
+        """The command line of `dbt <args>` on this project, profiles and directories."""
+        argv = [sys.executable, "-m", "warehouse.dbt", *args,
+                "--project-dir", str(self.project_dir), "--profiles-dir", str(self.profiles_dir)]
+        if self.target_path is not None:
+            argv += ["--target-path", str(self.target_path)]
+        if self.log_path is not None:
+            argv += ["--log-path", str(self.log_path)]
+        return argv
+
+    def environment(self) -> dict[str, str]:
+        return {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **self.env}
+
+    def run(self, *args: str, capture: bool = True, check: bool = True) -> DbtResult:
+        """Run `dbt <args>`; with `check`, a failure raises DbtError (one line).
+
+        With `capture` the output is collected (and returned), otherwise it goes to the
+        terminal as dbt prints it.
+        """
+        pipe = subprocess.PIPE if capture else None
+        with subprocess.Popen(self.argv(*args), stdout=pipe,
+                              stderr=subprocess.STDOUT if capture else None, text=True,
+                              cwd=self.project_dir, env=self.environment()) as process:
+            self.running = process.pid
+            try:
+                output, _ = process.communicate()
+            finally:
+                self.running = None
+        result = DbtResult(tuple(args), process.returncode, output or "")
+        if check and not result.success:
+            raise DbtError(result.error_line() if capture
+                           else result.error_line() + "; dbt's output is above")
+        return result
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """`python -m warehouse.dbt <args>`: dbt's CLI, after installing the Redshift stand-in
+    when the environment names one."""
+    standin = os.environ.get(STANDIN_ENV)
+    if standin:
+        from warehouse.redshift import install_standin
+
+        install_standin(Path(standin))
+    from dbt.cli.main import cli
+
+    cli(args=list(argv) if argv is not None else sys.argv[1:], prog_name="dbt")
+
+
+if __name__ == "__main__":
+    main()
