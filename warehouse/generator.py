@@ -6,6 +6,26 @@ always give byte-identical files. The clean rows come from one random stream see
 lists, on keys the clean rows never use, so the clean part of a dirty data set is exactly the clean
 data set and the manifest states exactly what the contract's rules must quarantine.
 Rows are streamed to the files: memory does not grow with the number of sessions.
+
+Behaviour, so that attribution, journeys and retention have something to find:
+
+- **Users churn and some return.** A user is active in spells: the first starts at signup
+  and lasts about 110 days (exponential, at least a week); after it 45% come back, 2 to 10
+  weeks later, for a shorter spell (about 60 days), and 30% of those again. Sessions come only
+  from users in a spell, so a cohort's retention falls month by month (the May cohort keeps
+  about 80% in its second month and about a third by November), while signups, more of them
+  late, keep monthly active users growing as the course's do (about 270 to 600).
+- **Channels play roles.** A journey starts with a user's first session and again after a
+  purchase or a week without sessions. Early in a journey users come through the *openers*
+  (Youtube, Instagram, Facebook: video and social), and the further the journey goes, the more
+  through the *closers* (Google and Naver: search; Organic). Search converts best (a session's
+  purchase rate: Google 6%, Naver 4.5%, Organic 4%, Facebook 1.8%, Instagram 1.4%, Youtube 1%),
+  so last touch credits search and first touch credits video and social.
+- **The A/B test has a modest true effect**: a clicked item is bought 5.0% of the time in
+  `control` and 5.7% in `test` (a 14% lift).
+- **Spend varies by channel and season**: social (Facebook, Instagram) ramps up towards the
+  November shopping season, Youtube runs a summer campaign (July and August), Google grows
+  steadily with lower weekends, Naver peaks in September; Organic has no spend.
 """
 
 from __future__ import annotations
@@ -21,7 +41,8 @@ from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from functools import cache
 from hashlib import md5
-from itertools import product
+from itertools import accumulate, product
+from math import fsum
 from pathlib import Path
 from typing import IO
 
@@ -30,11 +51,15 @@ from warehouse.schema import RAW_TABLES
 Row = tuple[object, ...]
 
 CHANNELS = ("Facebook", "Google", "Instagram", "Naver", "Organic", "Youtube")
-CHANNEL_WEIGHTS = (0.20, 0.28, 0.14, 0.14, 0.12, 0.12)
+# A journey's channel: openers early on, closers the further it goes (see the docstring).
+OPENER_WEIGHTS = (0.25, 0.05, 0.25, 0.05, 0.10, 0.30)
+CLOSER_WEIGHTS = (0.07, 0.40, 0.04, 0.25, 0.20, 0.04)
+CLOSER_SHARE = (0.15, 0.10, 0.75)  # at a journey's first session, added per session, at most
+JOURNEY_GAP_DAYS = 7  # a session after this many days without one starts a new journey
 LISTED_CHANNELS = (*CHANNELS, "TIKTOK")
 PAID_CHANNELS = tuple(c for c in CHANNELS if c != "Organic")
-TRANSACTION_RATE = {"Facebook": 0.035, "Google": 0.045, "Instagram": 0.03, "Naver": 0.04,
-                    "Organic": 0.05, "Youtube": 0.03}
+TRANSACTION_RATE = {"Facebook": 0.018, "Google": 0.06, "Instagram": 0.014, "Naver": 0.045,
+                    "Organic": 0.04, "Youtube": 0.01}
 AD_BASE = {"Facebook": (60_000, 650), "Google": (90_000, 900), "Instagram": (45_000, 550),
            "Naver": (30_000, 400), "Youtube": (70_000, 300)}  # daily impressions, CPM in cents
 HOUR_WEIGHTS = (2, 1, 1, 1, 1, 1, 2, 4, 6, 7, 7, 7, 8, 8, 7, 7, 7, 8, 9, 10, 10, 9, 7, 4)
@@ -43,7 +68,13 @@ AGES = ("10-19", "20-29", "30-39", "40-49", "50-59", "60+")
 AGE_WEIGHTS = (8, 30, 28, 18, 10, 6)
 GENDERS = ("male", "female", "unknown")
 GENDER_WEIGHTS = (45, 45, 10)
-VARIANT_PURCHASE_RATE = {"control": 0.05, "test": 0.065}  # per clicked item
+VARIANT_PURCHASE_RATE = {"control": 0.05, "test": 0.057}  # per clicked item
+# Activity spells: mean length in days of the first and of a later spell, the chance to return
+# after the first and after a later one, and the gap before a return (at least, mean extra).
+SPELL_DAYS = (110, 60)
+RETURN_CHANCE = (0.45, 0.30)
+RETURN_GAP_DAYS = (14, 35)
+FIRST_DAY_SIGNUPS = 0.22  # the rest sign up over the period, more of them late
 
 USERS_PER_SCALE = 950
 SESSIONS_PER_SCALE = 100_000
@@ -139,41 +170,82 @@ class _Sink:
 
 @dataclass
 class _Users:
-    """Users 1..n in signup order: signup day, cumulative activity weight, channel habits."""
+    """Users 1..n in signup order: signup day, activity weight, activity spells (day offsets,
+    [start, end)), channel habits early and late in a journey, and where each user's current
+    journey stands (sessions so far, day of the last session), updated as sessions are drawn."""
 
     signup: list[int]
-    cum_weight: list[float]
-    habits: list[tuple[str, ...]]
+    weight: list[float]
+    spells: list[list[tuple[int, int]]]
+    openers: list[tuple[str, ...]]
+    closers: list[tuple[str, ...]]
+    stage: list[int]
+    last_day: list[int]
+
+
+def _habits(rng: random.Random, weights: Sequence[float]) -> tuple[str, ...]:
+    """A user's channel slots: mostly one or two personal favourites, drawn by `weights`."""
+    favourites = rng.choices(CHANNELS, weights, k=rng.randint(1, 2))
+    return tuple(rng.choice(favourites) if rng.random() < 0.7 else rng.choices(CHANNELS, weights)[0]
+                 for _ in range(PREFERENCE_SLOTS))
+
+
+def _spells(rng: random.Random, signup: int) -> list[tuple[int, int]]:
+    """Activity spells from `signup`: a long first one, then returns of shorter ones."""
+    spells, begin = [], signup
+    for later in (0, 1, 1, 1, 1):  # at most five spells
+        length = 7 + int(rng.expovariate(1 / SPELL_DAYS[later]))
+        spells.append((begin, begin + length))
+        if rng.random() >= RETURN_CHANCE[later]:
+            break
+        begin += length + RETURN_GAP_DAYS[0] + int(rng.expovariate(1 / RETURN_GAP_DAYS[1]))
+    return spells
 
 
 def _make_users(rng: random.Random, count: int, days: int) -> _Users:
-    signup = sorted(0 if rng.random() < 0.3 else int(rng.random() * days) for _ in range(count))
+    signup = sorted(0 if rng.random() < FIRST_DAY_SIGNUPS else int(days * rng.random() ** 0.85)
+                    for _ in range(count))
     signup[0] = 0
-    cum_weight: list[float] = []
-    total = 0.0
-    for _ in range(count):
-        total += rng.lognormvariate(0.0, 0.8)
-        cum_weight.append(total)
-    habits = []
-    for _ in range(count):
-        favourites = rng.choices(CHANNELS, CHANNEL_WEIGHTS, k=rng.randint(1, 3))
-        habits.append(tuple(
-            rng.choice(favourites) if rng.random() < 0.8
-            else rng.choices(CHANNELS, CHANNEL_WEIGHTS)[0]
-            for _ in range(PREFERENCE_SLOTS)
-        ))
-    return _Users(signup, cum_weight, habits)
+    weight = [rng.lognormvariate(0.0, 0.8) for _ in range(count)]
+    spells = [_spells(rng, day) for day in signup]
+    openers = [_habits(rng, OPENER_WEIGHTS) for _ in range(count)]
+    closers = [_habits(rng, CLOSER_WEIGHTS) for _ in range(count)]
+    return _Users(signup, weight, spells, openers, closers, [0] * count, [-DAY] * count)
+
+
+class _Activity:
+    """The users in a spell on each day, for days visited in increasing order."""
+
+    def __init__(self, users: _Users) -> None:
+        self.day = -1
+        self.active: dict[int, None] = {}  # insertion-ordered: the same order every run
+        self.starts: dict[int, list[int]] = {}
+        self.ends: dict[int, list[int]] = {}
+        for user, spells in enumerate(users.spells):
+            for begin, end in spells:
+                self.starts.setdefault(begin, []).append(user)
+                self.ends.setdefault(end, []).append(user)
+
+    def on(self, day: int) -> list[int]:
+        """The users (0-based) active on `day`, which is never before the previous call's."""
+        while self.day < day:
+            self.day += 1
+            for user in self.ends.get(self.day, ()):
+                del self.active[user]
+            for user in self.starts.get(self.day, ()):
+                self.active[user] = None
+        return list(self.active)
 
 
 def _daily_sessions(users: _Users, start: date, days: int, total: int,
                     extra_days: int = 0) -> list[int]:
-    """Sessions per day, proportional to the activity of the users signed up by then: `total`
+    """Sessions per day, proportional to the activity of the users in a spell that day: `total`
     over the `days` of the data set, then `extra_days` more at the same rate (a continuation)."""
-    weights = []
+    activity, weights = _Activity(users), []
     for d in range(days + extra_days):
         weekend = (start + timedelta(d)).weekday() >= 5
-        activity = users.cum_weight[bisect_right(users.signup, d) - 1]
-        weights.append(activity * (0.85 if weekend else 1.0))
+        active = fsum(users.weight[u] for u in activity.on(d))
+        weights.append(active * (0.85 if weekend else 1.0))
     whole, done, previous = sum(weights[:days]), 0.0, 0
     counts: list[int] = []
     for weight in weights[:days]:
@@ -191,25 +263,33 @@ def _transaction(rnd: Callable[[], float], session_id: str) -> Row:
     return (session_id, refunded, 10 + int(490 * rnd() ** 3))
 
 
-def _write_sessions(rng: random.Random, seed: int, users: _Users, clock: _Clock,
-                    counts: dict[int, int], sinks: dict[str, _Sink], n: int = 0) -> list[str]:
-    """Sessions (`counts`: day offset -> sessions that day, numbered on from `n`) with their
-    timestamp and maybe a transaction; returns sampled ids of sessions without a transaction."""
+def _write_sessions(rng: random.Random, seed: int, users: _Users, activity: _Activity,
+                    clock: _Clock, counts: dict[int, int], sinks: dict[str, _Sink],
+                    n: int = 0) -> list[str]:
+    """Sessions (`counts`: day offset -> sessions that day, in increasing days, numbered on from
+    `n`) with their timestamp and maybe a transaction; returns sampled ids of sessions without
+    a transaction. A session's channel follows where its user's journey stands."""
     usc, stamps = sinks["user_session_channel"], sinks["session_timestamp"]
     transactions = sinks["session_transaction"]
-    rnd, cum, habits, times = rng.random, users.cum_weight, users.habits, _times_of_day()
+    rnd, times, weight = rng.random, _times_of_day(), users.weight
+    stage, last_day, openers, closers = users.stage, users.last_day, users.openers, users.closers
+    first_share, step, most = CLOSER_SHARE
     hours = [h * 3600 for h in _table(range(24), HOUR_WEIGHTS)]
     n_hours, stride, no_transaction = len(hours), usc.stride, []
     for d, count in counts.items():
-        eligible = bisect_right(users.signup, d)
-        weight, prefix = cum[eligible - 1], clock.days[d] + " "
+        active = activity.on(d)
+        cum = list(accumulate(weight[u] for u in active))
+        total, prefix = (cum[-1] if cum else 0.0), clock.days[d] + " "
         kept = usc.window.keeps(clock.days[d])  # outside the slice: drawn, not written
         write_usc, write_ts = (usc.writer.writerow, stamps.writer.writerow) if kept else (
             _discard, _discard)
-        for _ in range(count):
+        for _ in range(count if active else 0):
             n += 1
-            user = bisect_right(cum, rnd() * weight, 0, eligible)
-            channel = habits[user][int(rnd() * PREFERENCE_SLOTS)]
+            user = active[bisect_right(cum, rnd() * total)]
+            if d - last_day[user] > JOURNEY_GAP_DAYS:
+                stage[user] = 0
+            closing = rnd() < min(most, first_share + step * stage[user])
+            channel = (closers if closing else openers)[user][int(rnd() * PREFERENCE_SLOTS)]
             session_id = md5(b"%d:%d" % (seed, n)).hexdigest()
             usc_row = (user + 1, session_id, channel)
             ts_row = (session_id, prefix + times[hours[int(rnd() * n_hours)] + int(rnd() * 3600)])
@@ -218,14 +298,16 @@ def _write_sessions(rng: random.Random, seed: int, users: _Users, clock: _Clock,
             paid = rnd() < TRANSACTION_RATE[channel]
             if paid:
                 transactions.write(_transaction(rnd, session_id), clock.days[d])
+            stage[user] = 0 if paid else stage[user] + 1
+            last_day[user] = d
             if kept and n % stride == 0:
                 usc.sample.append(usc_row)
                 stamps.sample.append(ts_row)
                 if not paid:
                     no_transaction.append(session_id)
         if kept:
-            usc.rows += count
-            stamps.rows += count
+            usc.rows += count if active else 0
+            stamps.rows += count if active else 0
     return no_transaction
 
 
@@ -290,15 +372,29 @@ def _money(cents: int) -> str:
     return f"{cents // 100}.{cents % 100:02d}"
 
 
+def _season(channel: str, day: date, progress: float) -> float:
+    """How much a paid channel spends on `day`, against its base (`progress`: 0 on the data
+    set's first day, 1 on its last, on beyond it in a continuation)."""
+    if channel in ("Facebook", "Instagram"):  # social ramps up into the November season
+        ramp = (day - date(day.year, 9, 1)).days / 90
+        return (1 + 0.2 * progress) * (1 + 0.9 * min(1.0, max(0.0, ramp)))
+    if channel == "Youtube":  # a summer campaign
+        return 1.7 if day.month in (7, 8) else 1.0
+    if channel == "Google":  # steady growth, less on weekends
+        return (1 + 0.4 * progress) * (0.75 if day.weekday() >= 5 else 1.0)
+    return 1.8 if day.month == 9 else 1.0  # Naver: the September holidays
+
+
 def _write_ad_spend(rng: random.Random, scale: float, clock: _Clock, days: Iterable[int],
                     span: int, sink: _Sink) -> None:
-    """Spend per paid channel on the day offsets `days`: growing 60% over the `span` days of
-    the data set, and on at that pace after it."""
+    """Spend per paid channel on the day offsets `days`, by channel and season (`_season`)
+    over the `span` days of the data set, and on at that pace after it."""
     for d in days:
-        growth = 1 + 0.6 * d / max(1, span - 1)
+        day, progress = date.fromisoformat(clock.days[d]), d / max(1, span - 1)
         for channel in PAID_CHANNELS:
             base, cpm = AD_BASE[channel]
-            impressions = max(1, int(base * scale * growth * (0.7 + 0.6 * rng.random())))
+            volume = base * scale * _season(channel, day, progress)
+            impressions = max(1, int(volume * (0.7 + 0.6 * rng.random())))
             clicks = int(impressions * (0.005 + 0.025 * rng.random()))
             cents = max(1, round(impressions * cpm * (0.8 + 0.4 * rng.random()) / 1000))
             sink.write((clock.days[d], channel, impressions, clicks, _money(cents)),
@@ -488,8 +584,9 @@ def generate(out_dir: Path, *, scale: float = 1.0, seed: int = 42, dirty: bool =
             sinks["channel"].write((name,))
         users = _make_users(rng, n_users, days)
         counts = _daily_sessions(users, start, days, n_sessions, extra_days)
-        no_transaction = _write_sessions(rng, seed, users, clock, dict(enumerate(counts[:days])),
-                                         sinks)
+        activity = _Activity(users)
+        no_transaction = _write_sessions(rng, seed, users, activity, clock,
+                                         dict(enumerate(counts[:days])), sinks)
         _write_nps(rng, n_nps, start, end, sinks["nps"])
         _write_ab_test(rng, users, clock, _event_days(start, end), sinks["user_variant"],
                        sinks["user_event"])
@@ -497,7 +594,7 @@ def generate(out_dir: Path, *, scale: float = 1.0, seed: int = 42, dirty: bool =
         _write_ad_spend(rng, scale, clock, range(days), days, sinks["ad_spend"])
         if extra_days:  # a continuation: its own random stream, so the days up to `end` stay
             later = random.Random(f"{seed}:after:{end.isoformat()}")
-            _write_sessions(later, seed, users, clock,
+            _write_sessions(later, seed, users, activity, clock,
                             {d: counts[d] for d in range(days, days + extra_days)}, sinks,
                             n=sum(counts[:days]))
             _write_ad_spend(later, scale, clock, range(days, days + extra_days), days,

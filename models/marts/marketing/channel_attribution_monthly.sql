@@ -2,7 +2,7 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
-    unique_key='month',
+    unique_key=['month', 'attribution_model'],
     on_schema_change='fail',
     dist='all',
     sort=['month'],
@@ -31,6 +31,19 @@ touchpoints as (
 
 ),
 
+markov_credits as (
+
+    -- every month: a returning user's non-converting journey moves to a later month, which
+    -- changes the earlier month's chain (hence the unique key by model too)
+    select
+        month,
+        channel,
+        attributed_conversions,
+        attributed_revenue
+    from {{ ref('int_markov_attribution_monthly') }}
+
+),
+
 credits as (
 
     {%- for attribution_model in attribution_models %}
@@ -42,8 +55,15 @@ credits as (
         {{ attribution_model }}_weight * conversion_revenue as revenue_credit
     from touchpoints
     where {{ attribution_model }}_weight > 0
-    {% if not loop.last %}union all{% endif %}
+    union all
     {%- endfor %}
+    select
+        month,
+        channel,
+        'markov' as attribution_model,
+        attributed_conversions as credit,
+        attributed_revenue as revenue_credit
+    from markov_credits
 
 ),
 

@@ -1,0 +1,182 @@
+{#- One row per journey and touch: every conversion's touchpoints (a converting journey) and,
+    per user, the sessions after their last conversion inside the lookback window before the
+    latest of them (that user's non-converting journey). fct_journeys aggregates it into paths;
+    the Markov chain counts its steps. A table: both read it, and it is rebuilt in full on
+    every run because a returning user moves their non-converting journey to a later month. -#}
+{{ config(
+    materialized='table',
+    post_hook=["{{ analyze_table() }}"],
+    dist='journey_id',
+    sort=['journey_month'],
+    backup=false,
+) }}
+{%- set lookback_days = attribution_lookback_days() -%}
+{#- In seconds, as int_touchpoints_weighted does, so a fractional lookback works on Redshift. -#}
+{%- set lookback_seconds = (lookback_days * 86400) | round | int -%}
+
+with
+
+touchpoints as (
+
+    select
+        conversion_session_id,
+        user_id,
+        conversion_month,
+        conversion_revenue,
+        session_id,
+        channel,
+        session_at,
+        touch_position,
+        touch_count
+    from {{ ref('int_touchpoints_weighted') }}
+
+),
+
+sessions as (
+
+    select
+        session_id,
+        user_id,
+        channel,
+        session_at,
+        is_conversion
+    from {{ ref('int_sessions_joined') }}
+
+),
+
+conversions_ranked as (
+
+    select
+        user_id,
+        session_id,
+        session_at,
+        row_number() over (
+            partition by user_id order by session_at desc, session_id desc
+        ) as recency_rank
+    from sessions
+    where is_conversion
+
+),
+
+last_conversions as (
+
+    select
+        user_id,
+        session_id as last_conversion_session_id,
+        session_at as last_conversion_at
+    from conversions_ranked
+    where recency_rank = 1
+
+),
+
+sessions_after_last_conversion as (
+
+    -- all of a user's sessions if they never converted; ties on time broken by session_id
+    select
+        sessions.session_id,
+        sessions.user_id,
+        sessions.channel,
+        sessions.session_at
+    from sessions
+    left join last_conversions
+        on sessions.user_id = last_conversions.user_id
+    where
+        last_conversions.user_id is null
+        or sessions.session_at > last_conversions.last_conversion_at
+        or (
+            sessions.session_at = last_conversions.last_conversion_at
+            and sessions.session_id > last_conversions.last_conversion_session_id
+        )
+
+),
+
+open_journey_ends as (
+
+    select
+        user_id,
+        max(session_at) as last_at
+    from sessions_after_last_conversion
+    group by user_id
+
+),
+
+open_journey_sessions as (
+
+    select
+        sessions_after_last_conversion.session_id,
+        sessions_after_last_conversion.user_id,
+        sessions_after_last_conversion.channel,
+        sessions_after_last_conversion.session_at,
+        open_journey_ends.last_at
+    from sessions_after_last_conversion
+    inner join open_journey_ends
+        on sessions_after_last_conversion.user_id = open_journey_ends.user_id
+    where
+        -- both ends inclusive, as for a conversion's touchpoints
+        {{ dbt.dateadd('second', -1 * lookback_seconds, 'open_journey_ends.last_at') }}
+        <= sessions_after_last_conversion.session_at
+
+),
+
+converting_touches as (
+
+    select
+        conversion_session_id as journey_id,
+        user_id,
+        true as converted,
+        conversion_month as journey_month,
+        session_id,
+        channel,
+        session_at,
+        touch_position,
+        touch_count,
+        conversion_revenue as net_revenue
+    from touchpoints
+
+),
+
+open_touches as (
+
+    select
+        {{ dbt.concat(["'open:'", "cast(user_id as varchar(16))"]) }} as journey_id,
+        user_id,
+        false as converted,
+        cast({{ dbt.date_trunc('month', 'last_at') }} as date) as journey_month,
+        session_id,
+        channel,
+        session_at,
+        row_number() over (
+            partition by user_id order by session_at, session_id
+        ) as touch_position,
+        count(*) over (partition by user_id) as touch_count,
+        0 as net_revenue
+    from open_journey_sessions
+
+),
+
+journey_touches as (
+
+    select * from converting_touches
+    union all
+    select * from open_touches
+
+),
+
+final as (
+
+    select
+        cast(journey_id as varchar(48)) as journey_id,
+        user_id,
+        converted,
+        journey_month,
+        session_id,
+        channel,
+        session_at,
+        cast(touch_position as integer) as touch_position,
+        cast(touch_count as integer) as touch_count,
+        cast(net_revenue as bigint) as net_revenue
+    from journey_touches
+
+)
+
+select * from final
