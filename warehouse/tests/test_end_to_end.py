@@ -30,6 +30,10 @@ MARTS = (
     "fct_user_events",
     "variant_user_daily",
     "ab_test_summary",
+    "fct_journeys",
+    "path_summary_monthly",
+    "channel_removal_effects_monthly",
+    "cohort_retention_monthly",
 )
 
 

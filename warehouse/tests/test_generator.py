@@ -7,6 +7,7 @@ the dirty manifest must say exactly what it finds.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import re
 from collections import Counter, defaultdict
@@ -356,3 +357,91 @@ def test_a_slice_rejects_dirty_and_reversed_dates(tmp_path: Path) -> None:
         generate(tmp_path, scale=0.05, dirty=True, since=date(2019, 11, 1))
     with pytest.raises(ValueError, match="before its start"):
         generate(tmp_path, scale=0.05, since=date(2019, 11, 2), until=date(2019, 11, 1))
+
+
+def _sessions_by_user(tables: Tables) -> dict[str, list[tuple[str, str, str]]]:
+    """user -> [(timestamp, session_id, channel)] in time order (ties by session_id)."""
+    at = {str(r[0]): str(r[1]) for r in tables["session_timestamp"]}
+    by_user: defaultdict[str, list[tuple[str, str, str]]] = defaultdict(list)
+    for user, session, channel in tables["user_session_channel"]:
+        by_user[str(user)].append((at[str(session)], str(session), str(channel)))
+    return {user: sorted(rows) for user, rows in by_user.items()}
+
+
+def test_users_churn_and_some_return(default: tuple[Manifest, Tables]) -> None:
+    """The May cohort thins out month by month, and some users come back after a month away."""
+    users = _sessions_by_user(default[1])
+    months = {u: sorted({ts[:7] for ts, _, _ in rows}) for u, rows in users.items()}
+    may = [u for u, active in months.items() if active[0] == "2019-05"]
+    retention = [sum(f"2019-{m:02d}" in months[u] for u in may) / len(may) for m in range(5, 12)]
+    assert retention[0] == 1 and retention[1] < 0.95  # month-1 retention below 1
+    assert all(a >= b for a, b in zip(retention[1:], retention[2:], strict=False))
+    assert retention[-1] < 0.5
+    calendar = [f"2019-{m:02d}" for m in range(5, 12)]
+    returned = sum(
+        any(calendar[i] not in active and calendar[i + 1] in active
+            for i in range(calendar.index(active[0]), len(calendar) - 1))
+        for active in months.values())
+    assert returned / len(months) > 0.05
+
+
+def test_channels_open_and_close_journeys(default: tuple[Manifest, Tables]) -> None:
+    """Video and social open journeys, search closes them: a channel's first-touch share (the
+    first session in a conversion's 30 days) and last-touch share differ by a wide margin, and
+    paid search converts several times better than video."""
+    tables = default[1]
+    conversions = {str(r[0]) for r in tables["session_transaction"]
+                   if r[1] == "false" and int(str(r[2])) > 0}
+    first: Counter[str] = Counter()
+    last: Counter[str] = Counter()
+    for rows in _sessions_by_user(tables).values():
+        for ts, session, channel in rows:
+            if session in conversions:
+                since = (dt.datetime.fromisoformat(ts) - dt.timedelta(days=30)).isoformat(" ")
+                first[next(c for t, _, c in rows if since <= t)] += 1
+                last[channel] += 1
+    total = sum(last.values())
+    share = {c: (first[c] / total, last[c] / total) for c in CHANNELS}
+    assert share["Youtube"][0] - share["Youtube"][1] > 0.08, share
+    assert share["Instagram"][0] - share["Instagram"][1] > 0.05, share
+    assert share["Google"][1] - share["Google"][0] > 0.15, share
+    sessions = Counter(str(r[2]) for r in tables["user_session_channel"])
+    with_transaction = {str(r[0]) for r in tables["session_transaction"]}
+    paid = Counter(c for _, s, c in tables["user_session_channel"] if str(s) in with_transaction)
+    rate = {c: paid[c] / sessions[c] for c in CHANNELS}
+    assert rate["Google"] > 3 * rate["Youtube"] and rate["Naver"] > 2 * rate["Instagram"], rate
+
+
+def test_the_ab_test_has_a_modest_true_effect(tmp_path: Path) -> None:
+    """At scale 5 (about 2,400 users in the test) the test variant buys more per click than
+    control, by a modest lift."""
+    generate(tmp_path, scale=5, seed=42)
+    tables = read_tables(tmp_path)
+    variant = {r[0]: r[1] for r in tables["user_variant"]}
+    clicks: Counter[str | None] = Counter()
+    bought: Counter[str | None] = Counter()
+    for user, _, _, clicked, purchased, _ in tables["user_event"]:
+        clicks[variant[user]] += int(str(clicked))
+        bought[variant[user]] += int(str(purchased))
+    rate = {v: bought[v] / clicks[v] for v in ("control", "test")}
+    assert 0.02 < rate["test"] / rate["control"] - 1 < 0.4, rate
+
+
+def test_spend_varies_by_channel_and_season(default: tuple[Manifest, Tables]) -> None:
+    spend: defaultdict[tuple[str, str], list[float]] = defaultdict(list)
+    weekend: defaultdict[bool, list[float]] = defaultdict(list)
+    for day, channel, _, _, amount in default[1]["ad_spend"]:
+        spend[(str(channel), str(day)[:7])].append(float(str(amount)))
+        if channel == "Google":
+            weekend[date.fromisoformat(str(day)).weekday() >= 5].append(float(str(amount)))
+
+    def daily(channel: str, *months: int) -> float:
+        values = [v for m in months for v in spend[(channel, f"2019-{m:02d}")]]
+        return sum(values) / len(values)
+
+    assert daily("Youtube", 7, 8) > 1.4 * daily("Youtube", 5, 6, 9, 10)  # summer campaign
+    assert daily("Facebook", 11) > 1.5 * daily("Facebook", 5, 6)  # the November season
+    assert daily("Instagram", 11) > 1.5 * daily("Instagram", 5, 6)
+    assert daily("Naver", 9) > 1.4 * daily("Naver", 8, 10)  # the September holidays
+    assert sum(weekend[True]) / len(weekend[True]) < 0.85 * sum(weekend[False]) / len(
+        weekend[False])

@@ -26,7 +26,8 @@ pytestmark = pytest.mark.e2e
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 # known_answer: 5 users, 19 sessions, 5 attribution models over May-July 2019, every bad-row kind.
 # hand_computed: the first, smaller set (4 users, 14 sessions).
-DATASETS = ("known_answer", "hand_computed")
+# markov_published: the journeys of two published Markov attribution walk-throughs (README).
+DATASETS = ("known_answer", "hand_computed", "markov_published")
 TOLERANCE = 1e-6
 
 Value = str | float | None
