@@ -154,7 +154,7 @@ def default_build(dbt_project: DbtProject, tmp_path_factory: pytest.TempPathFact
     load(dbt_project.warehouse.uri(), data)
     dbt_project.dbt("run", "--full-refresh", "--select",
                     "+channel_attribution_monthly", "+channel_removal_effects_monthly",
-                    "+fct_journeys")
+                    "+fct_journeys", "fct_sessions")
     return dbt_project
 
 
