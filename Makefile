@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DBT := $(BIN)/dbt
 
-.PHONY: build test install up down docs docs-static lock clean bench lint conventions redshift-check slim-ci ci
+.PHONY: build test install up down docs docs-static lock clean bench lint conventions redshift-check semantic-check slim-ci ci
 
 build: install
 	$(BIN)/warehouse up
@@ -40,6 +40,10 @@ conventions: up
 redshift-check: install
 	$(BIN)/warehouse redshift-check
 
+# The semantic layer's configs (MetricFlow), checked against the built marts.
+semantic-check: up
+	$(BIN)/mf validate-configs
+
 # Build only what a change touches (state:modified+) into a per-change schema, deferring to
 # the production manifest in STATE (falls back to a full build when there is none).
 STATE ?= prod-state
@@ -48,7 +52,7 @@ slim-ci: up
 	$(BIN)/warehouse slim-ci --state $(STATE) --schema $(CI_SCHEMA)
 
 # The pull-request checks, locally, in one command.
-ci: lint conventions redshift-check slim-ci
+ci: lint conventions redshift-check semantic-check slim-ci
 
 # The docs site: generate and serve on localhost (DOCS_PORT, default 8080).
 DOCS_PORT ?= 8080

@@ -1,0 +1,74 @@
+{{ config(dist='all', sort=['month']) }}
+
+with
+
+channel_months as (
+
+    select
+        month,
+        channel,
+        spend
+    from {{ ref('channel_performance_monthly') }}
+
+),
+
+attribution as (
+
+    select
+        month,
+        channel,
+        attribution_model,
+        attributed_conversions,
+        attributed_revenue
+    from {{ ref('channel_attribution_monthly') }}
+
+),
+
+-- Every model the attribution mart holds (markov included once it is there): no list to keep.
+attribution_models as (
+
+    select distinct attribution_model
+    from attribution
+
+),
+
+grid as (
+
+    select
+        channel_months.month,
+        channel_months.channel,
+        attribution_models.attribution_model,
+        channel_months.spend
+    from channel_months
+    cross join attribution_models
+
+),
+
+-- Full join: a touch in the lookback window can credit a channel in a month it had no session
+-- (so no channel_performance_monthly row, and spend 0 here); its credit must still count.
+final as (
+
+    select
+        coalesce(grid.month, attribution.month) as month,
+        cast(coalesce(grid.channel, attribution.channel) as varchar(32)) as channel,
+        cast(coalesce(grid.attribution_model, attribution.attribution_model) as varchar(16))
+            as attribution_model,
+        cast(coalesce(grid.spend, 0) as numeric(18, 2)) as spend,
+        cast(coalesce(attribution.attributed_conversions, 0) as numeric(38, 10))
+            as attributed_conversions,
+        cast(coalesce(attribution.attributed_revenue, 0) as numeric(38, 10))
+            as attributed_revenue,
+        cast(
+            {{ safe_divide('coalesce(attribution.attributed_revenue, 0)', 'grid.spend') }}
+            as double precision
+        ) as roas
+    from grid
+    full outer join attribution
+        on
+            grid.month = attribution.month
+            and grid.channel = attribution.channel
+            and grid.attribution_model = attribution.attribution_model
+
+)
+
+select * from final
