@@ -10,11 +10,12 @@ Rows are streamed to the files: memory does not grow with the number of sessions
 Behaviour, so that attribution, journeys and retention have something to find:
 
 - **Users churn and some return.** A user is active in spells: the first starts at signup
-  and lasts about 110 days (exponential, at least a week); after it 45% come back, 2 to 10
-  weeks later, for a shorter spell (about 60 days), and 30% of those again. Sessions come only
-  from users in a spell, so a cohort's retention falls month by month (the May cohort keeps
-  about 80% in its second month and about a third by November), while signups, more of them
-  late, keep monthly active users growing as the course's do (about 270 to 600).
+  and lasts about 110 days (exponential, at least a week); after it 45% come back, at least
+  two weeks later (seven on average), for a shorter spell (about 60 days), and 30% of those
+  again (five spells at most). Sessions come only from users in a spell, so a cohort's
+  retention falls month by month (the May cohort keeps about 85% in its second month and about
+  a third by November), while signups, more of them late, keep monthly active users growing
+  as the course's do (about 270 to 600).
 - **Channels play roles.** A journey starts with a user's first session and again after a
   purchase or a week without sessions. Early in a journey users come through the *openers*
   (Youtube, Instagram, Facebook: video and social), and the further the journey goes, the more
