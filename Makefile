@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DBT := $(BIN)/dbt
 
-.PHONY: build test install up down docs docs-static lock clean bench lint conventions redshift-check semantic-check slim-ci ci
+.PHONY: build test install up down docs docs-static lock clean bench lint conventions redshift-check semantic-check slim-ci ci dashboards
 
 build: install
 	$(BIN)/warehouse up
@@ -65,6 +65,12 @@ docs: up
 docs-static: up
 	$(DBT) docs generate --static
 	@echo "docs: $(CURDIR)/target/static_index.html"
+
+# The dashboards (Streamlit, dashboards/) on http://127.0.0.1:$(DASHBOARDS_PORT), logged in as
+# `dashboards`, a member of analytics_users. Needs a `make build` first (the marts and the role).
+DASHBOARDS_PORT ?= 8501
+dashboards: up
+	$(BIN)/warehouse dashboards --port $(DASHBOARDS_PORT)
 
 up: install
 	$(BIN)/warehouse up

@@ -268,6 +268,22 @@ def redshift_check(target_path: Path) -> None:
     )
 
 
+@main.command()
+@click.option("--port", type=int, default=8501, show_default=True,
+              help="Port on 127.0.0.1 to serve the dashboards on.")
+@user_errors
+def dashboards(port: int) -> None:
+    """Serve the dashboards (Streamlit), logged in as a member of analytics_users."""
+    from warehouse.dashboards import ensure_reader, streamlit_command
+
+    wh = _warehouse()
+    _require_running(wh)
+    os.environ["DASHBOARDS_URI"] = ensure_reader(wh)
+    click.echo(f"dashboards: http://127.0.0.1:{port} (as {os.environ['DASHBOARDS_URI']})")
+    argv = streamlit_command(wh.root, port)
+    os.execv(argv[0], argv)
+
+
 PROFILE_HEADER = """\
 # Written by 'warehouse profile' (make build) for the local warehouse; git-ignored.
 # Other targets (dev, ci, prod on Redshift): see profiles.yml.example.
