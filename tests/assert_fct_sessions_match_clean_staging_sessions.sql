@@ -1,0 +1,61 @@
+{#- Reconciliation by key, not by count: fct_sessions holds exactly the clean sessions of
+    staging (a channel row and a timestamp row that both passed their checks). Anti-joins both
+    ways, so a session on one side only is reported whatever its counts or revenue, a NULL
+    session id included. -#}
+with
+
+clean_sessions as (
+
+    select channels.session_id
+    from {{ ref('stg_raw_data__user_session_channel') }} as channels
+    inner join {{ ref('stg_raw_data__session_timestamp') }} as timestamps
+        on channels.session_id = timestamps.session_id
+
+),
+
+fct_sessions as (
+
+    select session_id
+    from {{ ref('fct_sessions') }}
+
+),
+
+missing_from_fct_sessions as (
+
+    select
+        clean_sessions.session_id,
+        'clean in staging, missing from fct_sessions' as problem
+    from clean_sessions
+    left join fct_sessions
+        on clean_sessions.session_id = fct_sessions.session_id
+    where fct_sessions.session_id is null
+
+),
+
+not_clean_in_staging as (
+
+    select
+        fct_sessions.session_id,
+        'in fct_sessions, not a clean session in staging' as problem
+    from fct_sessions
+    left join clean_sessions
+        on fct_sessions.session_id = clean_sessions.session_id
+    where clean_sessions.session_id is null
+
+),
+
+final as (
+
+    select
+        session_id,
+        problem
+    from missing_from_fct_sessions
+    union all
+    select
+        session_id,
+        problem
+    from not_clean_in_staging
+
+)
+
+select * from final

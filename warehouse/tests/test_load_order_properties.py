@@ -1,0 +1,351 @@
+"""The marts are a function of the raw rows and the vars: not of the order, lateness or grouping
+of the loads that brought the rows (shared/CONTRACT.md, "Load time").
+
+- A hypothesis property: a clean or `--dirty` generated data set is cut into 2-5 loads row by row,
+  without regard to dates, so rows of any age arrive in any load: a session's timestamp,
+  transaction or channel row loads before or after the others, exact and conflicting copies of
+  rows already loaded arrive later, and one load in the middle may replace raw_data (with the
+  data so far, with fewer rows, or with another data set). After every load a plain `dbt build`
+  passes its tests; at the end every table in `analytics` equals a `--full-refresh` build of the
+  same raw data, row for row.
+- The issue's scenario, by hand: one append holding an old late session and a conflicting copy
+  of another old clean session.
+- Changed attribution vars: a plain `dbt build --vars ...` equals a `--full-refresh` with the same
+  vars, and the README's example of them builds with nothing skipped.
+
+Only the public interface is used (generate, load, dbt, the tables of `analytics`), so the tests
+hold whatever the mechanism that makes a run process only what is new.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, Phase, example, given, settings
+from hypothesis import strategies as st
+
+from warehouse.generator import generate
+from warehouse.loader import load
+
+from .conftest import DbtProject, assert_same_rows
+
+pytestmark = pytest.mark.e2e
+
+SCALE = 0.03  # about 3,000 sessions, 28 users: one build is dbt's fixed cost, not the data's
+SEED, OTHER_SEED = 23, 24
+NOT_COMPARED = ("raw_data_quality_history",)  # one row per build by design
+# Unit tests read no loaded data (their inputs are fixtures): a build after a load skips them.
+# The vars tests below run them.
+BUILD = ("build", "--exclude", "test_type:unit")
+ATTRIBUTION_VARS = "{attribution_lookback_days: 14, attribution_half_life_days: 3}"
+
+# The contract's logical keys (shared/CONTRACT.md), and for each table a column that a
+# conflicting copy changes (channel has no column outside its key: only exact copies).
+KEYS = {
+    "user_session_channel": ("sessionid",), "session_timestamp": ("sessionid",),
+    "session_transaction": ("sessionid",), "channel": ("channelname",), "nps": ("id",),
+    "user_event": ("user_id", "datestamp", "item_id"), "user_variant": ("user_id",),
+    "user_metadata": ("user_id", "updated_at"), "ad_spend": ("date", "channel"),
+}
+
+
+def _later_ts(value: str) -> str:
+    return (datetime.fromisoformat(value) + timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S")
+
+
+CONFLICTS: dict[str, tuple[str, Callable[[str], str]]] = {
+    "user_session_channel": ("channel", lambda v: "Google" if v != "Google" else "Naver"),
+    "session_timestamp": ("ts", _later_ts),
+    "session_transaction": ("amount", lambda v: str(int(v) + 1)),
+    "nps": ("score", lambda v: str((int(v) + 1) % 11)),
+    "user_event": ("clicked", lambda v: "0" if v != "0" else "1"),
+    "user_variant": ("variant_id", lambda v: "test" if v != "test" else "control"),
+    "user_metadata": ("gender", lambda v: "unknown" if v != "unknown" else "female"),
+    "ad_spend": ("impressions", lambda v: str(int(v) + 1)),
+}
+
+Row = tuple[str, ...]
+
+
+@dataclass
+class Table:
+    """One raw table's CSV: its header and rows (an empty field is NULL, as `COPY` reads it)."""
+
+    header: list[str]
+    rows: list[Row]
+
+    def column(self, name: str) -> int:
+        return self.header.index(name)
+
+
+DataSet = dict[str, Table]
+
+
+def read_dataset(directory: Path) -> DataSet:
+    data: DataSet = {}
+    for path in sorted(directory.glob("*.csv")):
+        with path.open(encoding="utf-8", newline="") as handle:
+            header, *rows = list(csv.reader(handle))
+        data[path.stem] = Table(header, [tuple(row) for row in rows])
+    return data
+
+
+def write_dataset(directory: Path, data: DataSet) -> Path:
+    directory.mkdir(parents=True)
+    for name, table in data.items():
+        with (directory / f"{name}.csv").open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(table.header)
+            writer.writerows(table.rows)
+    return directory
+
+
+def union(parts: list[DataSet]) -> DataSet:
+    return {name: Table(table.header, [row for part in parts for row in part[name].rows])
+            for name, table in parts[0].items()}
+
+
+@dataclass(frozen=True)
+class Cut:
+    """How one example cuts a data set into loads (drawn by hypothesis, applied by `loads`)."""
+
+    dirty: bool
+    weights: tuple[int, ...]  # one per load: its share of the rows
+    seed: int  # which row goes to which load
+    replace_at: int | None = None  # this load replaces raw_data instead of appending
+    replace_with: str = "so_far"  # "so_far": every row up to it; "fewer": without the first
+    # load's rows; "other": another generated data set
+
+
+@st.composite
+def cuts(draw: st.DrawFn) -> Cut:
+    parts = draw(st.integers(2, 5))
+    replace_at = draw(st.one_of(st.none(), st.integers(1, parts - 1)))
+    return Cut(
+        dirty=draw(st.booleans()),
+        weights=tuple(draw(st.lists(st.integers(1, 4), min_size=parts, max_size=parts))),
+        seed=draw(st.integers(0, 2**32 - 1)),
+        replace_at=replace_at,
+        replace_with=draw(st.sampled_from(("so_far", "fewer", "other"))),
+    )
+
+
+def is_conflict_source(table: Table, name: str, row: Row) -> bool:
+    """A row whose key and changed column are set (else a copy would be a null_key, not a
+    conflict)."""
+    column, _ = CONFLICTS[name]
+    return all(row[table.column(c)] != "" for c in (*KEYS[name], column))
+
+
+def split(data: DataSet, cut: Cut) -> list[DataSet]:
+    """Every row into one of the loads at random (by row, never by date); then, in loads after
+    a row's own, exact copies of some rows and conflicting copies (same key, one column
+    changed) of others."""
+    rng, count = random.Random(cut.seed), len(cut.weights)
+    parts: list[DataSet] = [{name: Table(t.header, []) for name, t in data.items()}
+                            for _ in range(count)]
+    for name, table in data.items():
+        placed = [(rng.choices(range(count), cut.weights)[0], row) for row in table.rows]
+        for part, row in placed:
+            parts[part][name].rows.append(row)
+        old = [(part, row) for part, row in placed if part < count - 1]
+        for part, row in rng.sample(old, min(len(old), max(2, len(old) // 200))):
+            parts[rng.randrange(part + 1, count)][name].rows.append(row)
+        if name not in CONFLICTS:
+            continue
+        column, change = CONFLICTS[name]
+        index = table.column(column)
+        sources = [(part, row) for part, row in old if is_conflict_source(table, name, row)]
+        for part, row in rng.sample(sources, min(len(sources), max(2, len(sources) // 500))):
+            changed = (*row[:index], change(row[index]), *row[index + 1:])
+            parts[rng.randrange(part + 1, count)][name].rows.append(changed)
+    return parts
+
+
+def loads(parts: list[DataSet], other: DataSet, cut: Cut) -> list[tuple[DataSet, bool]]:
+    """(data, append) per load: the first replaces (raw_data starts empty), the others append,
+    but the one at `replace_at`, which replaces raw_data."""
+    steps = [(part, n > 0) for n, part in enumerate(parts)]
+    if cut.replace_at is not None:
+        r = cut.replace_at
+        replacement = {"so_far": union(parts[:r + 1]), "fewer": union(parts[1:r + 1]),
+                       "other": other}[cut.replace_with]
+        steps[r] = (replacement, False)
+    return steps
+
+
+def lateness(parts: list[DataSet]) -> Counter[str]:
+    """How many sessions' rows arrive in which order: the cut must hold every kind of lateness
+    the property is about, or it would prove nothing."""
+    def load_of(name: str) -> dict[str, int]:
+        first: dict[str, int] = {}
+        for n, part in enumerate(parts):
+            for row in part[name].rows:
+                first.setdefault(row[part[name].column("sessionid")], n)
+        return first
+
+    channel, ts, tx = (load_of(n) for n in
+                       ("user_session_channel", "session_timestamp", "session_transaction"))
+    kinds: Counter[str] = Counter()
+    for session, n in ts.items():
+        if session in channel:
+            kinds["timestamp after channel row" if n > channel[session] else
+                  "channel row after timestamp" if n < channel[session] else "together"] += 1
+    kinds["transaction after session"] = sum(
+        1 for s, n in tx.items() if n > max(channel.get(s, n), ts.get(s, n)))
+    return kinds
+
+
+def reset(project: DbtProject) -> None:
+    """No models, no build state, no snapshot history from an earlier test or example. The raw
+    tables stay (the loader owns them): each test's first load replaces them."""
+    for schema in ("staging", "analytics", "snapshots"):
+        project.query(f"drop schema if exists {schema} cascade")
+
+
+def failures(output: str) -> str:
+    """The nodes a dbt command reported as failed or errored, one a line."""
+    lines = [line for line in output.splitlines() if re.search(r"\[(FAIL|ERROR)\b", line)
+             or "Failure in" in line or "Error in" in line]
+    return "\n".join(lines) or output[-3000:]
+
+
+def build(project: DbtProject, what: str, *args: str) -> None:
+    """A plain `dbt build`; fail the test naming the step and the failed nodes."""
+    result = project.dbt(*BUILD, *args, check=False)
+    assert result.returncode == 0, f"dbt build after {what} failed:\n{failures(result.stdout)}"
+
+
+class Sources:
+    """The generated data sets every example draws from (generated once per module). Not a
+    dataclass: hypothesis prints a failing example's arguments, and this prints short."""
+
+    def __init__(self, clean: DataSet, dirty: DataSet, other: DataSet) -> None:
+        self.clean, self.dirty, self.other = clean, dirty, other
+
+    def __repr__(self) -> str:
+        return f"Sources(scale={SCALE}, seeds {SEED} and {OTHER_SEED})"
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sources]:
+    root = tmp_path_factory.mktemp("sources")
+    generate(root / "clean", scale=SCALE, seed=SEED)
+    generate(root / "dirty", scale=SCALE, seed=SEED, dirty=True)
+    generate(root / "other", scale=SCALE, seed=OTHER_SEED)
+    yield Sources(*(read_dataset(root / name) for name in ("clean", "dirty", "other")))
+
+
+@pytest.mark.slow  # 4 examples, 2-5 loads each: 14 builds (~5 min on 2 cores)
+@settings(max_examples=2, deadline=None, derandomize=True, database=None,
+          phases=(Phase.explicit, Phase.generate),  # no shrinking: one example is ~1-2 min
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(cut=cuts())
+@example(cut=Cut(dirty=True, weights=(4, 1, 1, 1, 1), seed=1, replace_at=2, replace_with="fewer"))
+def test_any_cut_of_the_loads_builds_to_a_full_refresh(
+        dbt_project: DbtProject, sources: Sources, tmp_path_factory: pytest.TempPathFactory,
+        cut: Cut) -> None:
+    data = sources.dirty if cut.dirty else sources.clean
+    parts = split(data, cut)
+    kinds = lateness(parts)
+    assert all(kinds[kind] for kind in ("timestamp after channel row", "channel row after "
+                                        "timestamp", "transaction after session")), kinds
+    root = tmp_path_factory.mktemp("loads")
+    reset(dbt_project)
+    uri = dbt_project.warehouse.uri()
+    for n, (rows, append) in enumerate(loads(parts, sources.other, cut)):
+        load(uri, write_dataset(root / f"load_{n}", rows), append=append)
+        build(dbt_project, f"load {n + 1} of {len(parts)} ({'append' if append else 'replace'}, "
+              f"{cut})")
+    incremental = dbt_project.table_rows(exclude=NOT_COMPARED)
+    dbt_project.dbt(*BUILD, "--full-refresh")
+    assert_same_rows(dbt_project.table_rows(exclude=NOT_COMPARED), incremental)
+
+
+def _sessions(data: DataSet) -> dict[str, dict[str, list[Row]]]:
+    """Every session id -> its rows per session table."""
+    sessions: dict[str, dict[str, list[Row]]] = {}
+    for name in ("user_session_channel", "session_timestamp", "session_transaction"):
+        table = data[name]
+        for row in table.rows:
+            sessions.setdefault(row[table.column("sessionid")], {}).setdefault(name, []).append(
+                row)
+    return sessions
+
+
+def test_a_late_session_and_a_conflict_in_one_append(
+        dbt_project: DbtProject, sources: Sources, tmp_path: Path) -> None:
+    """The issue's case: an append holds an old session's late rows and a conflicting copy of
+    another old, clean session's channel row. After a plain build the late session is in
+    fct_sessions and the conflicting one is not (it is quarantined), as in a full refresh."""
+    data = sources.clean
+    sessions = _sessions(data)
+    channel = data["user_session_channel"]
+    by_day = sorted((rows["session_timestamp"][0][1], session) for session, rows in
+                    sessions.items() if set(rows) == {"user_session_channel", "session_timestamp"})
+    (_, late), (_, conflicting) = by_day[10], by_day[len(by_day) // 3]  # May and July
+    bulk = {name: Table(t.header, [row for row in t.rows if late not in row])
+            for name, t in data.items()}
+    row = sessions[conflicting]["user_session_channel"][0]
+    index = channel.column("channel")
+    conflict = (*row[:index], CONFLICTS["user_session_channel"][1](row[index]), *row[index + 1:])
+    append = {name: Table(t.header, [r for r in t.rows if late in r]) for name, t in data.items()}
+    append["user_session_channel"].rows.append(conflict)
+
+    reset(dbt_project)
+    uri = dbt_project.warehouse.uri()
+    load(uri, write_dataset(tmp_path / "bulk", bulk))
+    build(dbt_project, "the bulk load")
+    load(uri, write_dataset(tmp_path / "append", append), append=True)
+    result = dbt_project.dbt(*BUILD, check=False)
+
+    in_marts = {s for (s,) in dbt_project.query(
+        "select session_id from analytics.fct_sessions where session_id in (%s, %s)",
+        (late, conflicting))}
+    quarantined = dbt_project.query(
+        "select reason, count(*) from analytics.raw_data_quarantine "
+        "where source_table = 'user_session_channel' and record_key like %s group by reason",
+        (f"%{conflicting}%",))
+    assert quarantined == [("conflicting_duplicate", 2)]
+    assert in_marts == {late}, (
+        f"fct_sessions should hold the late session {late} and not the conflicting {conflicting}"
+        f"; it holds {sorted(in_marts)}")
+    assert result.returncode == 0, failures(result.stdout)
+    incremental = dbt_project.table_rows(exclude=NOT_COMPARED)
+    dbt_project.dbt(*BUILD, "--full-refresh")
+    assert_same_rows(dbt_project.table_rows(exclude=NOT_COMPARED), incremental)
+
+
+def test_changed_attribution_vars_rebuild_every_mart(
+        dbt_project: DbtProject, sources: Sources, tmp_path: Path) -> None:
+    """A plain build with new attribution vars equals a full refresh with them, every mart."""
+    reset(dbt_project)
+    load(dbt_project.warehouse.uri(), write_dataset(tmp_path / "data", sources.clean))
+    build(dbt_project, "the load")
+    before = dbt_project.table_rows(exclude=NOT_COMPARED)
+    build(dbt_project, "changing the attribution vars", "--vars", ATTRIBUTION_VARS)
+    incremental = dbt_project.table_rows(exclude=NOT_COMPARED)
+    dbt_project.dbt(*BUILD, "--full-refresh", "--vars", ATTRIBUTION_VARS)
+    full = dbt_project.table_rows(exclude=NOT_COMPARED)
+    assert full["channel_attribution_monthly"] != before["channel_attribution_monthly"]
+    assert_same_rows(full, incremental)
+
+
+def test_readme_attribution_vars_example_builds_with_nothing_skipped(
+        dbt_project: DbtProject, sources: Sources, tmp_path: Path) -> None:
+    """`dbt build --vars '{attribution_lookback_days: 14, attribution_half_life_days: 3}'`
+    (the README's example), unit tests included, passes and skips no node."""
+    reset(dbt_project)
+    load(dbt_project.warehouse.uri(), write_dataset(tmp_path / "data", sources.clean))
+    result = dbt_project.dbt("build", "--vars", ATTRIBUTION_VARS, check=False)
+    summary = next((line for line in result.stdout.splitlines() if "Done. PASS=" in line), "")
+    assert result.returncode == 0 and "SKIP=0" in summary, (
+        f"{summary}\n{failures(result.stdout)}")
