@@ -162,6 +162,18 @@ journey_touches as (
 
 ),
 
+journey_touches_flagged as (
+
+    -- counts a journey's distinct channels without count(distinct) beside listagg
+    select
+        *,
+        row_number() over (
+            partition by journey_id, channel order by touch_position
+        ) as channel_touch_number
+    from journey_touches
+
+),
+
 final as (
 
     select
@@ -174,8 +186,9 @@ final as (
         session_at,
         cast(touch_position as integer) as touch_position,
         cast(touch_count as integer) as touch_count,
+        channel_touch_number = 1 as is_first_touch_on_channel,
         cast(net_revenue as bigint) as net_revenue
-    from journey_touches
+    from journey_touches_flagged
 
 )
 

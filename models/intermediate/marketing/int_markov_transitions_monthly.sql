@@ -2,7 +2,15 @@
     each journey is a walk start -> channel -> ... -> channel -> conversion or null, with
     consecutive touches on the same channel merged into one step. States are numbered per
     month so the solver never compares names: 0 start, 1..n the month's channels in name
-    order, -1 conversion, -2 null. -#}
+    order, -1 conversion, -2 null. A table: small (one row per month and pair of states), read
+    by the solver and its tests without recounting every touch. -#}
+{{ config(
+    materialized='table',
+    post_hook=["{{ analyze_table() }}"],
+    dist='all',
+    backup=false,
+) }}
+
 with
 
 touches as (
