@@ -36,8 +36,9 @@ conventions: up
 	$(DBT) docs generate --quiet
 	$(BIN)/dbt-bouncer --config-file dbt-bouncer.yml
 
-# Every node compiled with the Redshift adapter, checked and linted for Redshift.
-redshift-check: install
+# Dry-run dbt build (prod and ci, first and incremental) and the run-operations through the
+# Redshift adapter with a recording driver; check every statement (needs the local build).
+redshift-check: up
 	$(BIN)/warehouse redshift-check
 
 # The semantic layer's configs (MetricFlow), checked against the built marts.

@@ -23,7 +23,7 @@ import pytest
 from warehouse.dbt import profiles_yaml, redshift_target
 from warehouse.generator import generate
 from warehouse.loader import load
-from warehouse.redshift import lint_compiled, scan_sql
+from warehouse.redshift import check_sql
 from warehouse.schema import RAW_TABLES
 
 from .conftest import PROJECT_ROOT, DbtProject
@@ -272,17 +272,12 @@ def test_redshift_load_runs_one_script_then_counts(tmp_path: Path) -> None:
     assert not [part for part in parts if part.startswith("truncate")]
     assert counts.count("count(*) as loaded_rows") == len(RAW_TABLES)
 
-    # Both scripts are SQL Redshift accepts (what the lint of `warehouse redshift-check` says).
+    # Both scripts are SQL Redshift accepts (what `warehouse redshift-check` checks).
     parquet = redshift_run_operation(
         "load_raw_data_from_s3", load_args(format="parquet", dry_run=False), tmp_path
     ).sent[0]
-    compiled = tmp_path / "sql"
-    compiled.mkdir()
-    for name, sql in (("csv.sql", script), ("parquet.sql", parquet), ("counts.sql", counts)):
-        assert scan_sql(sql) == []
-        (compiled / name).write_text(sql.strip() + "\n")
-    status, report = lint_compiled(compiled)
-    assert status == 0, report
+    for sql in (script, parquet, counts):
+        assert check_sql(sql) == [], sql
 
 
 def test_redshift_health_report_flags_skew_unsorted_and_stale_stats(tmp_path: Path) -> None:
@@ -292,11 +287,7 @@ def test_redshift_health_report_flags_skew_unsorted_and_stale_stats(tmp_path: Pa
     assert "from svv_table_info" in sql
     # prod: the schemas as generate_schema_name names them, no prefix.
     assert "in ('analytics', 'staging', 'snapshots', 'raw_data')" in sql
-    assert scan_sql(sql) == []
-    (tmp_path / "sql").mkdir()
-    (tmp_path / "sql" / "health.sql").write_text(sql.strip() + "\n")
-    status, report = lint_compiled(tmp_path / "sql")
-    assert status == 0, report
+    assert check_sql(sql) == []
 
     lines = run.output.splitlines()
     fct = next(line for line in lines if line.startswith("analytics.fct_sessions "))

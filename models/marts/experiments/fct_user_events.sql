@@ -3,7 +3,7 @@
     incremental_strategy='delete+insert',
     unique_key='event_date',
     on_schema_change='fail',
-    indexes=[{'columns': ['event_date']}],
+    indexes=[{'columns': ['event_date']}] if target.type == 'postgres' else [],
     dist='user_id',
     sort=['event_at'],
 ) }}

@@ -3,7 +3,7 @@
     incremental_strategy='delete+insert',
     unique_key='session_date',
     on_schema_change='fail',
-    indexes=[{'columns': ['session_date']}],
+    indexes=[{'columns': ['session_date']}] if target.type == 'postgres' else [],
     dist='session_id',
     sort=['session_at'],
 ) }}
