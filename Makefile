@@ -13,16 +13,23 @@ build: install
 	$(DBT) source freshness
 	$(DBT) build
 	$(DBT) docs generate
+	@# The local production manifest, where `dbt build --target dev --defer` finds it (DBT_STATE).
+	mkdir -p $(STATE_LOCAL) && cp target/manifest.json $(STATE_LOCAL)/manifest.json
 
 test: install
 	$(BIN)/python -m pytest
 
 install: $(VENV)/.installed
 
+# `make build` keeps the local warehouse's manifest here; the venv's activate script exports
+# DBT_STATE pointing at it, so `--defer` on the dev target finds production's relations.
+STATE_LOCAL := .warehouse/state
+
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	grep -q DBT_STATE $(BIN)/activate || echo 'export DBT_STATE="$(CURDIR)/$(STATE_LOCAL)"' >> $(BIN)/activate
 	touch $@
 
 # Lint the SQL sources with the house rules (.sqlfluff; the dbt templater needs the warehouse).
@@ -34,7 +41,8 @@ lint: up
 conventions: up
 	$(DBT) parse --quiet
 	$(DBT) docs generate --quiet
-	$(BIN)/dbt-bouncer --config-file dbt-bouncer.yml
+	@# Wide enough that findings are not cut at 80 columns in CI logs and narrow terminals.
+	COLUMNS=$${BOUNCER_COLUMNS:-250} $(BIN)/dbt-bouncer --config-file dbt-bouncer.yml
 
 # Dry-run dbt build (prod and ci, first and incremental) and the run-operations through the
 # Redshift adapter with a recording driver; check every statement (needs the local build).

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import click
 
-from warehouse.dbt import DbtError, local_target, profiles_yaml
+from warehouse.dbt import DbtError
 from warehouse.loader import LoadError, load, raw_row_count
 from warehouse.server import Warehouse, WarehouseError
 
@@ -285,30 +285,16 @@ def dashboards(port: int) -> None:
     os.execv(argv[0], argv)
 
 
-PROFILE_HEADER = """\
-# Written by 'warehouse profile' (make build) for the local warehouse; git-ignored.
-# Other targets (dev, ci, prod on Redshift): see profiles.yml.example.
-"""
-
-
-def local_profile(wh: Warehouse) -> str:
-    """What `warehouse profile` writes: the `local` target on this project's warehouse."""
-    return profiles_yaml(local_target(wh.port), header=PROFILE_HEADER)
-
-
 @main.command()
 @user_errors
 def profile() -> None:
-    """Write profiles.yml (target 'local') next to dbt_project.yml."""
+    """Write profiles.yml (targets local and dev) next to dbt_project.yml; keep hand edits."""
+    from warehouse.profile import write
+
     wh = _warehouse()
-    path = wh.root / "profiles.yml"
-    content = local_profile(wh)
-    if path.exists() and not path.read_text().startswith(PROFILE_HEADER.splitlines()[0]):
-        click.echo(f"{path} was edited by hand: left as it is")
-        return
-    if not path.exists() or path.read_text() != content:
-        path.write_text(content)
-        click.echo(f"wrote {path}")
+    outcome = write(wh.root / "profiles.yml", wh.port)
+    if outcome.changed or "edited" in outcome.message:
+        click.echo(outcome.message)
 
 
 if __name__ == "__main__":

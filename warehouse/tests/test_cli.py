@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from warehouse.cli import PROFILE_HEADER, main
+from warehouse.cli import main
+from warehouse.profile import HEADER as PROFILE_HEADER
 
 
 @pytest.fixture
