@@ -6,11 +6,15 @@ All timings come from one process and one warehouse, so their ratios compare lik
 - peer: plain `create table as` statements rebuilding the course's reports from raw_data;
 - full: `dbt build --full-refresh` (models and tests) and `dbt run --full-refresh` alone;
 - daily: append one new day of raw data, then an incremental `dbt build`;
+- late: append rows held back from the bulk load, spread over the whole history (every 200th
+  row of each table, 0.5 %), and conflicting copies of a few old sessions' channel rows, then
+  `dbt build`: what a run costs when new rows are old;
 - no-op: `dbt build` again with nothing new, and `dbt parse` alone (dbt's fixed cost).
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import platform
@@ -99,8 +103,10 @@ class Results:
     def ratios(self) -> dict[str, float | None]:
         return {
             "full / floor": self.ratio("full_build", "floor"),
+            "full / peer": self.ratio("full_build", "peer"),
             "daily / full": self.ratio("daily_build", "full_build"),
-            "daily / peer": self.ratio("daily_build", "peer"),
+            "peer / daily": self.ratio("peer", "daily_build"),
+            "late / full": self.ratio("late_build", "full_build"),
             "no-op / parse": self.ratio("noop_build", "parse"),
         }
 
@@ -201,6 +207,46 @@ def slowest_nodes(dbt: Dbt, count: int = 8) -> list[tuple[str, float]]:
 # (the data set's last day, about 1/150 of its sessions), appended as the daily step.
 NEW_DAY = date(2019, 11, 30)
 BULK_END = NEW_DAY - timedelta(1)
+# The late step: every LATE_EVERY-th row of each bulk table (0.5 %, of every age, as the
+# files run from the first day to the last) is held back from the bulk load and appended after
+# the daily step, with conflicting copies (another channel) of every CONFLICT_EVERY-th loaded
+# session's channel row: those sessions move from the marts to the quarantine.
+LATE_EVERY = 200
+CONFLICT_EVERY = 10_000
+
+
+def hold_back(bulk: Path, late: Path) -> dict[str, int]:
+    """Move every LATE_EVERY-th data row of each CSV in `bulk` into the same file in `late`,
+    and add conflicting copies of some sessions left in `bulk`; return the late rows per table.
+
+    Streams line by line (the generator writes one row a line), so memory stays flat.
+    """
+    late.mkdir(parents=True, exist_ok=True)
+    counts: dict[str, int] = {}
+    for path in sorted(bulk.glob("*.csv")):
+        kept = path.with_suffix(".kept")
+        conflicts: list[list[str]] = []
+        with path.open(encoding="utf-8", newline="") as source, \
+                kept.open("w", encoding="utf-8", newline="") as stay, \
+                (late / path.name).open("w", encoding="utf-8", newline="") as move:
+            header = source.readline()
+            stay.write(header)
+            move.write(header)
+            counts[path.stem] = 0
+            for n, line in enumerate(source):
+                if n % LATE_EVERY == LATE_EVERY // 2:
+                    move.write(line)
+                    counts[path.stem] += 1
+                    continue
+                stay.write(line)
+                if path.stem == "user_session_channel" and n % CONFLICT_EVERY == 1:
+                    userid, sessionid, channel = next(csv.reader([line]))
+                    conflicts.append([userid, sessionid,
+                                      "Naver" if channel != "Naver" else "Google"])
+            csv.writer(move, lineterminator="\n").writerows(conflicts)
+            counts[path.stem] += len(conflicts)
+        kept.replace(path)
+    return counts
 
 
 def run(project_dir: Path, scale: float, workdir: Path | None = None,
@@ -214,10 +260,16 @@ def run(project_dir: Path, scale: float, workdir: Path | None = None,
         os.environ.pop("WAREHOUSE_PORT", None)
         wh.up()
         try:
-            bulk, day = root / "bulk", root / "day"
+            bulk, day, late = root / "bulk", root / "day", root / "late"
+            late_rows: dict[str, int] = {}
             timed(results, "generate", lambda: (generate(bulk, scale=scale, until=BULK_END),
                                                 generate(day, scale=scale, since=NEW_DAY,
-                                                         until=NEW_DAY)))
+                                                         until=NEW_DAY),
+                                                late_rows.update(hold_back(bulk, late))))
+            results.notes.append(
+                "late_load: " + ", ".join(f"{t} {n:,}" for t, n in late_rows.items() if n)
+                + f" rows (every {LATE_EVERY}th row of the bulk data, any age, and conflicting "
+                f"copies of every {CONFLICT_EVERY:,}th session's channel row)")
             counts: dict[str, int] = {}
             timed(results, "load", lambda: counts.update(load(wh.uri(), bulk)))
             results.rows = counts
@@ -235,6 +287,9 @@ def run(project_dir: Path, scale: float, workdir: Path | None = None,
                 timed(results, "daily_load", lambda: load(wh.uri(), day, append=True))
                 timed(results, "daily_build", lambda: dbt.run("build"), memory)
                 results.slowest["daily_build"] = slowest_nodes(dbt)
+                timed(results, "late_load", lambda: load(wh.uri(), late, append=True))
+                timed(results, "late_build", lambda: dbt.run("build"), memory)
+                results.slowest["late_build"] = slowest_nodes(dbt)
                 timed(results, "noop_build", lambda: dbt.run("build"), memory)
             if tuning:
                 _tuning(results, wh, dbt)
@@ -328,7 +383,9 @@ run in one throw-away warehouse, so its timings compare like with like. Steps: `
 aggregate pass over every raw table; `peer` the course's reports as plain `create table as` from
 raw_data; `full_build` `dbt build --full-refresh` (models, snapshots, seeds, tests);
 `full_run` `dbt run --full-refresh`; `daily_load` + `daily_build` one new day appended, then
-`dbt build`; `noop_build` `dbt build` with nothing new; `parse` `dbt parse` alone.
+`dbt build`; `late_load` + `late_build` rows held back from the bulk load (every 200th row of each
+table, spread over the whole history) and conflicting copies of a few old sessions appended,
+then `dbt build`; `noop_build` `dbt build` with nothing new; `parse` `dbt parse` alone.
 """
 
 

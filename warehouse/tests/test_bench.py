@@ -1,4 +1,5 @@
-"""The benchmark runs end to end at scales 1 and 10 and writes every timing and ratio.
+"""The benchmark runs end to end at scales 1 and 10 and writes every timing and ratio; its late
+rows are spread over the whole history.
 
 Timings are measured, not asserted: this test checks that each step ran and was recorded.
 """
@@ -10,13 +11,24 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from warehouse.bench import SECTION, Results, floor_statements, markdown, merge
+from warehouse.bench import (
+    CONFLICT_EVERY,
+    LATE_EVERY,
+    SECTION,
+    Results,
+    floor_statements,
+    hold_back,
+    markdown,
+    merge,
+)
 from warehouse.cli import main
+from warehouse.generator import generate
 from warehouse.schema import RAW_TABLES
 
 STEPS = ("generate", "load", "floor", "peer", "parse", "full_build", "full_run", "daily_load",
-         "daily_build", "noop_build")
-RATIOS = ("full / floor", "daily / full", "daily / peer", "no-op / parse")
+         "daily_build", "late_load", "late_build", "noop_build")
+RATIOS = ("full / floor", "full / peer", "daily / full", "peer / daily", "late / full",
+          "no-op / parse")
 
 
 def test_floor_reads_every_column_of_every_raw_table() -> None:
@@ -25,6 +37,36 @@ def test_floor_reads_every_column_of_every_raw_table() -> None:
     for table, sql in zip(RAW_TABLES, statements, strict=True):
         assert f"raw_data.{table.name}" in sql
         assert all(f"count({column})" in sql for column in table.column_names)
+
+
+def _rows(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8").splitlines()
+
+
+def test_late_rows_are_held_back_from_every_month_and_conflict_with_loaded_sessions(
+        tmp_path: Path) -> None:
+    bulk, late = tmp_path / "bulk", tmp_path / "late"
+    generate(bulk, scale=0.2)
+    before = {path.stem: _rows(path) for path in bulk.glob("*.csv")}
+    counts, seen = hold_back(bulk, late), 0
+    for name, (header, *rows) in before.items():
+        kept, moved = _rows(bulk / f"{name}.csv"), _rows(late / f"{name}.csv")
+        assert kept[0] == moved[0] == header
+        held = [row for n, row in enumerate(rows) if n % LATE_EVERY == LATE_EVERY // 2]
+        conflicts = [row for n, row in enumerate(rows)
+                     if name == "user_session_channel" and n % CONFLICT_EVERY == 1]
+        assert moved[1:len(held) + 1] == held
+        assert sorted(kept[1:] + held) == sorted(rows)  # nothing lost, nothing copied
+        assert counts[name] == len(moved) - 1 == len(held) + len(conflicts)
+        for old, new in zip(conflicts, moved[len(held) + 1:], strict=True):
+            assert old in kept  # a session the bulk load keeps, with another channel
+            (user, session, channel), (new_user, new_session, new_channel) = (
+                old.split(","), new.split(","))
+            assert (new_user, new_session) == (user, session) and new_channel != channel
+        seen += len(conflicts)
+    assert seen >= 2  # the data set is large enough to hold conflicting copies
+    months = {row.split(",")[1][:7] for row in _rows(late / "session_timestamp.csv")[1:]}
+    assert months == {f"2019-{m:02d}" for m in range(5, 12)}  # late rows of every age
 
 
 def test_results_file_keeps_one_section_per_scale() -> None:
@@ -57,4 +99,6 @@ def test_bench_runs_every_step(tmp_path: Path, scale: str) -> None:
     sessions = int(rows["user_session_channel"].replace(",", ""))
     assert sessions > 99_000 * float(scale) * 0.95  # everything but the new day
     assert "| full_build | " in text.split("Peak memory")[1]  # sampled during the build
-    assert "Slowest nodes of full_build" in text and "Slowest nodes of daily_build" in text
+    for step in ("full_build", "daily_build", "late_build"):
+        assert f"Slowest nodes of {step}" in text, step
+    assert "- late_load: " in text
