@@ -78,6 +78,11 @@ order by table_schema, relation_name
 
 {% macro redshift__report_table_health(schemas, skew_threshold, unsorted_threshold, stats_off_threshold) %}
     {%- set result = run_query(table_health_sql(schemas)) -%}
+    {%- if not result.rows -%}
+        {{ print('report_table_health: svv_table_info shows no tables in ' ~ schemas | join(', ')
+                 ~ ': it lists only tables the dbt user may select from; grant it ACCESS SYSTEM '
+                 ~ 'TABLE (or select on the tables) to see them all') }}
+    {%- endif -%}
     {%- set line = '%-' ~ table_health_name_width(result) ~ 's %10s %12s %9s %9s %9s %9s %-20s %-20s' -%}
     {{ print('table health (svv_table_info) for ' ~ schemas | join(', ')
              ~ ': skew_rows > ' ~ skew_threshold ~ ', unsorted > ' ~ unsorted_threshold

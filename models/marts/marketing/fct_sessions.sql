@@ -4,7 +4,7 @@
     unique_key='session_date',
     on_schema_change='fail',
     indexes=[{'columns': ['session_date']}] if target.type == 'postgres' else [],
-    dist='session_id',
+    dist='user_id',
     sort=['session_at'],
 ) }}
 {%- do incremental_lookback_days() %}{# a bad var fails every compile, not only incremental runs #}
