@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, Phase, example, given, settings
+from hypothesis import HealthCheck, Phase, example, given, seed, settings
 from hypothesis import strategies as st
 
 from warehouse.generator import generate
@@ -244,9 +244,14 @@ def sources(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sources]:
     yield Sources(*(read_dataset(root / name) for name in ("clean", "dirty", "other")))
 
 
-@pytest.mark.slow  # 4 examples, 2-5 loads each: 14 builds (~5 min on 2 cores)
-@settings(max_examples=2, deadline=None, derandomize=True, database=None,
-          phases=(Phase.explicit, Phase.generate),  # no shrinking: one example is ~1-2 min
+# Three examples, 13 builds. A fixed seed (not `derandomize`, whose examples change with every
+# edit of this function's source) and no example database: CI always runs the same examples.
+# Seed 4 draws the simplest cut (clean data, two loads) and clean data in three loads, the
+# second replaced by another data set; the explicit example adds dirty data in five loads, the
+# third replaced by fewer rows. No shrinking: one example takes minutes.
+@pytest.mark.slow
+@seed(4)
+@settings(max_examples=2, deadline=None, database=None, phases=(Phase.explicit, Phase.generate),
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(cut=cuts())
 @example(cut=Cut(dirty=True, weights=(4, 1, 1, 1, 1), seed=1, replace_at=2, replace_with="fewer"))
