@@ -46,8 +46,8 @@ final as (
     where
         recency = 1
         and (
-            exact_duplicate_rate - previous_duplicate_rate > {{ var('quality_rate_jump_threshold') }}
-            or quarantine_rate - previous_quarantine_rate > {{ var('quality_rate_jump_threshold') }}
+            exact_duplicate_rate - previous_duplicate_rate > {{ quality_rate_jump_threshold() }}
+            or quarantine_rate - previous_quarantine_rate > {{ quality_rate_jump_threshold() }}
         )
 
 )

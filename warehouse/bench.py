@@ -29,7 +29,7 @@ from pathlib import Path
 import psutil
 import psycopg2
 
-from warehouse.dbt import Dbt, local_target, write_profiles
+from warehouse.dbt import Dbt, write_profiles
 from warehouse.generator import generate
 from warehouse.loader import load
 from warehouse.schema import RAW_SCHEMA, RAW_TABLES
@@ -275,7 +275,7 @@ def run(project_dir: Path, scale: float, workdir: Path | None = None,
             results.rows = counts
             _execute(wh.uri(), [f"vacuum analyze {RAW_SCHEMA}.{t.name}" for t in RAW_TABLES])
             work = root / "dbt"
-            dbt = Dbt(project_dir, write_profiles(work / "profiles", local_target(wh.port)).parent,
+            dbt = Dbt(project_dir, write_profiles(work / "profiles", wh.dbt_target()).parent,
                       target_path=work / "target", log_path=work / "logs")
             with MemorySampler(wh, dbt) as memory:
                 timed(results, "floor", lambda: _execute(wh.uri(), floor_statements()))

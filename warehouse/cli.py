@@ -20,6 +20,7 @@ from warehouse.server import Warehouse, WarehouseError
 F = TypeVar("F", bound=Callable[..., Any])
 
 DEFAULT_DATA = Path(".warehouse") / "data" / "default"
+ANALYSTS = "analytics_users"  # the first of the dbt var access_roles: who reads the marts
 
 
 def project_root() -> Path:
@@ -100,8 +101,21 @@ def status() -> None:
 @main.command()
 @user_errors
 def uri() -> None:
-    """Print the libpq URI of the warehouse (for psql, BI tools, scripts)."""
+    """Print the libpq URI of the warehouse, password included (for psql, scripts)."""
     click.echo(_warehouse().uri())
+
+
+@main.command("bi-login")
+@click.argument("name")
+@user_errors
+def bi_login(name: str) -> None:
+    """Create a login NAME for a BI tool: reads the marts and snapshots, nothing else.
+
+    Prints its URI (password included; also kept in .warehouse/passwords/NAME). Run again to
+    give the login a new password."""
+    wh = _warehouse()
+    _require_running(wh)
+    click.echo(wh.create_login(name, member_of=ANALYSTS))
 
 
 @main.command(context_settings={"ignore_unknown_options": True})
@@ -170,7 +184,7 @@ def load_command(data_dir: Path, append: bool) -> None:
     wh = _warehouse()
     _require_running(wh)
     started = time.perf_counter()
-    counts = load(wh.uri(), data_dir, append=append)
+    counts = load(wh.loader_uri(), data_dir, append=append)
     detail = ", ".join(f"{table} {rows}" for table, rows in counts.items())
     elapsed = time.perf_counter() - started
     click.echo(f"loaded {sum(counts.values())} rows in {elapsed:.1f}s: {detail}")
@@ -192,7 +206,7 @@ def ensure_data() -> None:
         return
     data_dir = wh.root / DEFAULT_DATA
     run_generate(data_dir)
-    counts = load(wh.uri(), data_dir)
+    counts = load(wh.loader_uri(), data_dir)
     click.echo(f"loaded the default data set: {sum(counts.values())} rows from {data_dir}")
 
 
@@ -232,11 +246,11 @@ def slim_ci(state_dir: Path, schema: str, port: int | None) -> None:
     from warehouse.slim_ci import run as run_slim_ci
 
     root = project_root()
+    wh = Warehouse(root)
     if port is None:
-        wh = Warehouse(root)
         _require_running(wh)
         port = wh.port
-    run_slim_ci(root, state_dir, schema, port)
+    run_slim_ci(root, state_dir, schema, port, password=wh.password())
 
 
 @main.command("redshift-check")
@@ -253,7 +267,7 @@ def redshift_check(target_path: Path) -> None:
     _require_running(wh)
     started = time.perf_counter()
     work = (root / target_path).resolve()
-    catalog = local_catalog(root, work / "local", wh.port)
+    catalog = local_catalog(root, work / "local", wh.dbt_target())
     result = dry_run(root, work, catalog)
     findings = result.failures + check(result.statements, access_roles(root))
     report = work / "findings.txt"
@@ -292,7 +306,7 @@ def profile() -> None:
     from warehouse.profile import write
 
     wh = _warehouse()
-    outcome = write(wh.root / "profiles.yml", wh.port)
+    outcome = write(wh.root / "profiles.yml", wh.port, password=wh.password())
     if outcome.changed or "edited" in outcome.message:
         click.echo(outcome.message)
 

@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import psycopg2
-from psycopg2 import sql
 
 from warehouse.server import Warehouse, WarehouseError
 
@@ -31,12 +30,12 @@ def ensure_reader(wh: Warehouse, role: str = READER) -> str:
                 raise WarehouseError(
                     f"role {READER_GROUP} does not exist yet: run `make build` first")
             cur.execute("select 1 from pg_roles where rolname = %s", (role,))
-            if cur.fetchone() is None:
-                cur.execute(sql.SQL("create role {} login in role {}").format(
-                    sql.Identifier(role), sql.Identifier(READER_GROUP)))
+            exists = cur.fetchone() is not None
     finally:
         conn.close()
-    return wh.uri(user=role)
+    if exists and (wh.passwords / role).exists():
+        return wh.uri(user=role)
+    return wh.create_login(role, member_of=READER_GROUP)  # with a password of its own
 
 
 def streamlit_command(root: Path, port: int, *, headless: bool = True) -> list[str]:

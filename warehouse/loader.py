@@ -17,6 +17,7 @@ import psycopg2
 import psycopg2.extensions
 
 from warehouse.schema import RAW_SCHEMA, RAW_TABLES, TABLES_BY_NAME, RawTable
+from warehouse.server import LOADER
 
 BOM = b"\xef\xbb\xbf"
 _COPY_CONTEXT = re.compile(r"COPY (?P<table>\w+), line (?P<line>\d+)(?:, column (?P<column>\w+))?")
@@ -104,8 +105,17 @@ def load(uri: str, data_dir: Path, *, append: bool = False) -> dict[str, int]:
 
 
 def create_raw_tables(cur: psycopg2.extensions.cursor) -> None:
-    """Create the raw_data schema and any missing raw table (an existing one is kept)."""
-    cur.execute(f"create schema if not exists {RAW_SCHEMA}")
+    """Create the raw_data schema and any missing raw table (an existing one is kept).
+
+    The tables belong to the loader role: a superuser's connection (tests, tools) switches to
+    that role for the rest of its transaction, so it creates and loads exactly as the loader."""
+    cur.execute("select rolsuper, exists (select from pg_roles where rolname = %s) "
+                "from pg_roles where rolname = current_user", (LOADER,))
+    row = cur.fetchone()
+    if row is not None and row[0]:
+        cur.execute(f"create schema if not exists {RAW_SCHEMA}")
+        if row[1]:
+            cur.execute(f"set local role {LOADER}")
     for table in RAW_TABLES:
         cur.execute(table.ddl().replace("create table", "create table if not exists", 1))
 

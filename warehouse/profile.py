@@ -15,6 +15,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import io
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,10 +49,11 @@ def _checksum(body: str) -> str:
     return hashlib.sha256(body.encode("utf-8")).hexdigest()[:16]
 
 
-def generated(port: int, user: str | None = None) -> str:
+def generated(port: int, user: str | None = None, password: str = "") -> str:
     """The whole file `warehouse profile` writes for a warehouse on `port`."""
-    body = profiles_yaml(local_target(port), local_target(port, name="dev",
-                                                           schema=dev_schema(user)))
+    body = profiles_yaml(local_target(port, password=password),
+                         local_target(port, name="dev", schema=dev_schema(user),
+                                      password=password))
     return f"{HEADER}{CHECKSUM}{_checksum(body)}\n{body}"
 
 
@@ -92,22 +94,32 @@ class Outcome:
     message: str
 
 
-def write(path: Path, port: int, user: str | None = None) -> Outcome:
+def _write_private(path: Path, content: str) -> None:
+    """Write the file readable by its owner only (it holds the warehouse's password)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(content)
+
+
+def write(path: Path, port: int, user: str | None = None, password: str = "") -> Outcome:
     """Write or update profiles.yml at `path` for the warehouse on `port`."""
-    content = generated(port, user)
+    content = generated(port, user, password)
     if not path.exists():
-        path.write_text(content, encoding="utf-8")
+        _write_private(path, content)
         return Outcome(True, f"wrote {path} (targets local and dev)")
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o600)
     text = path.read_text(encoding="utf-8")
     if text == content:
         return Outcome(False, f"{path} is up to date")
     if is_untouched(text):
-        path.write_text(content, encoding="utf-8")
+        _write_private(path, content)
         return Outcome(True, f"wrote {path} (targets local and dev)")
-    return _update_ports(path, text, port)
+    return _update_ports(path, text, port, password)
 
 
-def _update_ports(path: Path, text: str, port: int) -> Outcome:
+def _update_ports(path: Path, text: str, port: int, password: str = "") -> Outcome:
     yaml = YAML()  # round trip: comments, order and quoting survive
     try:
         profiles: Any = yaml.load(text)
@@ -121,14 +133,20 @@ def _update_ports(path: Path, text: str, port: int) -> Outcome:
     updated = []
     for name in MANAGED:
         output = outputs.get(name) if isinstance(outputs, dict) else None
-        if (isinstance(output, dict) and output.get("host") in LOCAL_HOSTS
-                and output.get("type") == "postgres" and output.get("port") != port):
+        if not (isinstance(output, dict) and output.get("host") in LOCAL_HOSTS
+                and output.get("type") == "postgres"):
+            continue
+        if output.get("port") != port:
             output["port"] = port
             updated.append(name)
+        if output.get("user") == "postgres" and output.get("password") != password:
+            output["password"] = password  # the superuser's, which `warehouse up` generated
+            if name not in updated:
+                updated.append(name)
     if not updated:
         return Outcome(False, f"{path} was edited by hand: left as it is")
     buffer = io.StringIO()
     yaml.dump(profiles, buffer)
-    path.write_text(buffer.getvalue(), encoding="utf-8")
+    _write_private(path, buffer.getvalue())
     return Outcome(True, f"{path} was edited by hand: kept, with the port of "
                          f"{' and '.join(updated)} set to {port}")

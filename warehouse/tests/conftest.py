@@ -13,7 +13,7 @@ from typing import Any
 import psycopg2
 import pytest
 
-from warehouse.dbt import Dbt, local_target, write_profiles
+from warehouse.dbt import Dbt, write_profiles
 from warehouse.server import Warehouse
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -38,7 +38,7 @@ class DbtProject:
                    log_path=self.workdir / "logs")
 
     def write_profile(self) -> None:
-        write_profiles(self.profiles_dir, local_target(self.warehouse.port))
+        write_profiles(self.profiles_dir, self.warehouse.dbt_target())
 
     def argv(self, *args: str) -> list[str]:
         """The command line of `dbt <args>` on the project, this warehouse and target dir."""

@@ -136,7 +136,8 @@ def test_slim_ci_runs_only_the_changed_model_and_its_children(
     model.write_text(model.read_text() + "\n-- a harmless change for slim CI\n")
 
     run_slim_ci(  # raises DbtError if the build fails
-        change, state, "pr_7", dbt_project.warehouse.port, target_path=tmp_path / "ci-target"
+        change, state, "pr_7", dbt_project.warehouse.port, target_path=tmp_path / "ci-target",
+        password=dbt_project.warehouse.password(),
     )
     results = json.loads((tmp_path / "ci-target" / "run_results.json").read_text())
     ran = {r["unique_id"] for r in results["results"]}

@@ -18,13 +18,25 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("WAREHOUSE_ROOT", raising=False)
     monkeypatch.setenv("WAREHOUSE_PORT", "55555")
+    passwords = tmp_path / ".warehouse" / "passwords"
+    passwords.mkdir(parents=True)
+    (passwords / "postgres").write_text("s3cret-_x\n")
     return tmp_path
 
 
-def test_uri_is_a_loopback_libpq_uri(project: Path) -> None:
+def test_uri_is_a_loopback_libpq_uri_with_the_password(project: Path) -> None:
     result = CliRunner().invoke(main, ["uri"])
     assert result.exit_code == 0
-    assert result.output.strip() == "postgresql://postgres@127.0.0.1:55555/warehouse"
+    assert result.output.strip() == "postgresql://postgres:s3cret-_x@127.0.0.1:55555/warehouse"
+
+
+def test_uri_without_a_password_file_says_how_to_get_one(project: Path) -> None:
+    (project / ".warehouse" / "passwords" / "postgres").unlink()
+    result = CliRunner().invoke(main, ["uri"])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"Error: {project / '.warehouse' / 'passwords' / 'postgres'}: no password for postgres "
+        "(run 'warehouse up')"]
 
 
 def test_profile_is_written_for_the_local_target_and_hand_edits_are_kept(project: Path) -> None:
@@ -32,6 +44,8 @@ def test_profile_is_written_for_the_local_target_and_hand_edits_are_kept(project
     assert runner.invoke(main, ["profile"]).exit_code == 0
     text = (project / "profiles.yml").read_text()
     assert "target: local" in text and "port: 55555" in text
+    assert 'password: "s3cret-_x"' in text
+    assert (project / "profiles.yml").stat().st_mode & 0o777 == 0o600
     (project / "profiles.yml").write_text("my: own\n")
     result = runner.invoke(main, ["profile"])
     assert "edited by hand" in result.output

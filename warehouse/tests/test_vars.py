@@ -45,3 +45,32 @@ def test_invalid_incremental_lookback_fails_compile(dbt_project: DbtProject, val
                              f"{{incremental_lookback_days: {value}}}", check=False)
     assert result.returncode != 0
     assert "incremental_lookback_days must be a whole number of days >= 0" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "value", ["'0.05; drop table analytics.fct_sessions'", "true", "2"])
+def test_invalid_quality_threshold_fails_compile(dbt_project: DbtProject, value: str) -> None:
+    result = dbt_project.dbt("compile", "--select", "assert_raw_data_quality_rates_have_not_jumped",
+                             "--vars", f"{{quality_rate_jump_threshold: {value}}}", check=False)
+    assert result.returncode != 0
+    assert "var quality_rate_jump_threshold must be a number from 0 to 1" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ("{access_roles: ['analytics_users; create role injected superuser']}",
+         "var access_roles: 'analytics_users; create role injected superuser' is not a role name"),
+        ("{access_roles: 'analytics_users'}", "var access_roles must be a list of role names"),
+        ("{manage_access_roles: 'yes'}", "var manage_access_roles must be true or false"),
+    ],
+)
+def test_invalid_access_roles_stop_the_run_and_inject_nothing(
+    dbt_project: DbtProject, variables: str, message: str
+) -> None:
+    result = dbt_project.dbt("seed", "--select", "channel_groups", "--vars", variables,
+                             check=False)
+    assert result.returncode != 0
+    assert message in result.stdout
+    assert dbt_project.query(
+        "select rolname from pg_roles where rolname in ('injected', 'pg_injected')") == []
