@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import click
 
 from warehouse.dbt import DbtError
-from warehouse.loader import LoadError, load, raw_row_count
+from warehouse.loader import DEFAULT_WAIT_SECONDS, LoadError, load, raw_row_count
 from warehouse.server import Warehouse, WarehouseError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -178,13 +178,19 @@ def generate(out_dir: Path, scale: float, seed: int, dirty: bool, since: datetim
 @main.command("load")
 @click.argument("data_dir", type=click.Path(path_type=Path))
 @click.option("--append", is_flag=True, help="Add the rows instead of replacing the tables.")
+@click.option("--wait", "wait_seconds", type=click.FloatRange(min=0), default=DEFAULT_WAIT_SECONDS,
+              show_default=True, metavar="SECONDS",
+              help="How long to wait for a running dbt build to end before giving up.")
 @user_errors
-def load_command(data_dir: Path, append: bool) -> None:
-    """Replace every raw_data table with DATA_DIR/<table>.csv (one transaction, COPY)."""
+def load_command(data_dir: Path, append: bool, wait_seconds: float) -> None:
+    """Replace every raw_data table with DATA_DIR/<table>.csv (one transaction, COPY).
+
+    Never during a dbt build: a load waits for a running build to end (up to --wait
+    seconds), and builds that start meanwhile wait for the load."""
     wh = _warehouse()
     _require_running(wh)
     started = time.perf_counter()
-    counts = load(wh.loader_uri(), data_dir, append=append)
+    counts = load(wh.loader_uri(), data_dir, append=append, wait_seconds=wait_seconds)
     detail = ", ".join(f"{table} {rows}" for table, rows in counts.items())
     elapsed = time.perf_counter() - started
     click.echo(f"loaded {sum(counts.values())} rows in {elapsed:.1f}s: {detail}")

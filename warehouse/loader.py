@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,14 @@ from warehouse.server import LOADER
 
 BOM = b"\xef\xbb\xbf"
 _COPY_CONTEXT = re.compile(r"COPY (?P<table>\w+), line (?P<line>\d+)(?:, column (?P<column>\w+))?")
+
+
+# The advisory lock a load holds for its whole transaction and dbt's on-run-start takes
+# (macros/run_lock/run_lock_key.sql has the same number).
+RUN_LOCK_KEY = 7311805202
+# A recorded build with no connection left for this long was killed (as in acquire_run_lock).
+STALE_BUILD_SECONDS = 30.0
+DEFAULT_WAIT_SECONDS = 600.0
 
 
 class LoadError(Exception):
@@ -82,17 +91,20 @@ def _read_header(path: Path, table: RawTable) -> tuple[str, ...]:
     return header
 
 
-def load(uri: str, data_dir: Path, *, append: bool = False) -> dict[str, int]:
+def load(uri: str, data_dir: Path, *, append: bool = False,
+         wait_seconds: float = DEFAULT_WAIT_SECONDS) -> dict[str, int]:
     """Replace (or, with append, extend) every raw_data table from the CSVs in data_dir.
 
-    Returns the number of rows copied per table. Raises LoadError, with raw_data unchanged,
-    on any problem.
+    Waits up to wait_seconds for a running dbt build to end (and holds off new ones until the
+    load commits). Returns the number of rows copied per table. Raises LoadError, with raw_data
+    unchanged, on any problem.
     """
     load_plan = plan(data_dir)
     conn = psycopg2.connect(uri)
     try:
         with conn:  # one transaction: commit on success, roll back on any error
             with conn.cursor() as cur:
+                wait_for_builds(cur, wait_seconds)
                 create_raw_tables(cur)
                 counts = {
                     name: _copy_table(cur, TABLES_BY_NAME[name], path,
@@ -102,6 +114,51 @@ def load(uri: str, data_dir: Path, *, append: bool = False) -> dict[str, int]:
     finally:
         conn.close()
     return counts
+
+
+def wait_for_builds(cur: psycopg2.extensions.cursor, wait_seconds: float) -> None:
+    """Take the run lock for this transaction: wait while a dbt build runs, up to wait_seconds.
+
+    A build records itself in warehouse_control.dbt_runs; it runs while a connection tagged
+    with its invocation id lives. One that has had none for STALE_BUILD_SECONDS was killed."""
+    cur.execute("select to_regclass('warehouse_control.dbt_runs') is not null")
+    row = cur.fetchone()
+    tracked = bool(row and row[0])
+    started = time.monotonic()
+    last_alive: dict[str, float] = {}
+    while True:
+        cur.execute("select pg_try_advisory_xact_lock(%s)", (RUN_LOCK_KEY,))
+        row = cur.fetchone()
+        holder = "another load, or a dbt build starting, holds the run lock"
+        if row and row[0]:
+            if not tracked:
+                return
+            # pg_stat_activity is read once per transaction, unless told to read it again.
+            cur.execute("select pg_stat_clear_snapshot()")
+            # The ids come from the table, never as literals in this query's text: a waiter's
+            # own query must not look like a connection of the build it waits for.
+            cur.execute(
+                "select r.invocation_id, r.command, r.started_at::text, exists ("
+                "  select from pg_stat_activity as a where a.pid <> pg_backend_pid()"
+                "  and position(r.invocation_id in a.query) > 0)"
+                " from warehouse_control.dbt_runs as r order by r.started_at")
+            now = time.monotonic()
+            running = []
+            for invocation, command, since, alive in cur.fetchall():
+                if alive:
+                    last_alive[invocation] = now
+                if now - last_alive.setdefault(invocation, now) <= STALE_BUILD_SECONDS:
+                    running.append(f"dbt {command} {invocation} (started {since})")
+                else:  # killed: forget it, as the next build would
+                    cur.execute("delete from warehouse_control.dbt_runs where invocation_id = %s",
+                                (invocation,))
+            if not running:
+                return
+            holder = f"{running[0]} is running"
+        if time.monotonic() - started > wait_seconds:
+            raise LoadError(f"{holder}; waited {wait_seconds:g} s: run the load again when it "
+                            "ends (or wait longer with --wait SECONDS)")
+        time.sleep(0.5)
 
 
 def create_raw_tables(cur: psycopg2.extensions.cursor) -> None:

@@ -53,6 +53,13 @@ local all all scram-sha-256
 host  all all 127.0.0.1/32 scram-sha-256
 host  all all ::1/128 scram-sha-256
 """
+RUN_LOCK_DDL = """
+create schema if not exists warehouse_control;
+create table if not exists warehouse_control.dbt_runs (
+    invocation_id varchar(64) not null,
+    command varchar(32) not null,
+    started_at timestamptz not null
+)"""
 # A role name we create from user input: a plain lower-case SQL identifier, never quoted.
 ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 DEFAULT_PORT = 54329
@@ -334,8 +341,7 @@ class Warehouse:
                 raise WarehouseError(
                     f"{self.passwords / SUPERUSER} is gone while the warehouse runs: run "
                     "'warehouse down', then 'warehouse up' sets a new password")
-            if self._roles_needing_passwords():
-                self._create_database()
+            self._create_database()  # roles, schemas and grants as this version wants them
             return
         import psycopg2
 
@@ -443,6 +449,12 @@ class Warehouse:
                 for schema in SCHEMAS:
                     cur.execute(f"create schema if not exists {schema}")
                 cur.execute(f"alter schema {RAW_SCHEMA} owner to {LOADER}")
+                # The run lock's record of running builds (macros/run_lock): the loader reads it,
+                # and sees other sessions' queries to tell a running build from a killed one.
+                cur.execute(RUN_LOCK_DDL)
+                cur.execute(f"grant usage on schema warehouse_control to {LOADER}")
+                cur.execute(f"grant select, delete on warehouse_control.dbt_runs to {LOADER}")
+                cur.execute(f"grant pg_read_all_stats to {LOADER} with inherit true")
                 # Tables an older version (or a superuser's load) created change owner too.
                 cur.execute("select tablename from pg_tables where schemaname = %s "
                             "and tableowner <> %s", (RAW_SCHEMA, LOADER))
