@@ -44,7 +44,7 @@ def test_profile_is_written_for_the_local_target_and_hand_edits_are_kept(project
     assert runner.invoke(main, ["profile"]).exit_code == 0
     text = (project / "profiles.yml").read_text()
     assert "target: local" in text and "port: 55555" in text
-    assert 'password: "s3cret-_x"' in text
+    assert 'password: s3cret-_x' in text
     assert (project / "profiles.yml").stat().st_mode & 0o777 == 0o600
     (project / "profiles.yml").write_text("my: own\n")
     result = runner.invoke(main, ["profile"])
