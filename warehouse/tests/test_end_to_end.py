@@ -87,6 +87,15 @@ def test_clean_data_builds_with_an_empty_quarantine(
     assert clean_build["fct_sessions"][0] > 20_000
 
 
+def test_the_dbt_unit_tests_pass(
+    dbt_project: DbtProject, clean_build: dict[str, tuple[int, str]]
+) -> None:
+    """Every other dbt call excludes them (they need only the built relations' columns):
+    they run here, once, outside the slow benchmark."""
+    result = dbt_project.dbt("test", "--select", "test_type:unit")
+    assert "PASS=0 " not in result.stdout and "ERROR=0" in result.stdout
+
+
 def _assert_dirty_build_matches(
     project: DbtProject, data: Path, clean: dict[str, tuple[int, str]]
 ) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import math
 from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -62,10 +63,11 @@ def normalise(value: object) -> Value:
 
 
 def rows_match(expected: Row, actual: Row) -> bool:
-    """Equal text and nulls; numbers within TOLERANCE."""
+    """Equal text and nulls; numbers within TOLERANCE. NaN matches nothing: no expected value
+    is NaN, and `abs(nan - x) > TOLERANCE` is false, so it must be caught before."""
     for want, got in zip(expected, actual, strict=True):
         if isinstance(want, float) and isinstance(got, float):
-            if abs(want - got) > TOLERANCE:
+            if math.isnan(want) or math.isnan(got) or abs(want - got) > TOLERANCE:
                 return False
         elif want != got:
             return False
@@ -150,3 +152,11 @@ def test_ad_spend_without_sessions_is_reported_not_lost(
     test = "assert_ad_spend_reaches_channel_performance"
     result = project.dbt("test", "--select", test)
     assert "WARN=1" in result.stdout and "Got 2 results" in result.stdout, result.stdout[-3000:]
+
+
+def test_nan_never_matches_a_number() -> None:
+    assert rows_match((1.0, "a"), (1.0 + 1e-9, "a"))
+    assert not rows_match((1.0,), (float("nan"),))
+    assert not rows_match((float("nan"),), (1.0,))
+    assert not rows_match((float("nan"),), (float("nan"),))
+    assert not rows_match((None,), (float("nan"),))
