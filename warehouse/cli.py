@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+import psycopg2
 
 from warehouse.dbt import DbtError
 from warehouse.loader import DEFAULT_WAIT_SECONDS, LoadError, load, raw_row_count
@@ -51,6 +52,9 @@ def user_errors(func: F) -> F:
         except OSError as exc:  # a path the user gave: missing, not writable, a directory...
             where = f"{exc.filename}: " if exc.filename else ""
             raise click.ClickException(f"{where}{exc.strerror or exc}") from None
+        except psycopg2.Error as exc:  # the server refused us (password, a stopped server...)
+            detail = " ".join(str(exc).split()) or type(exc).__name__
+            raise click.ClickException(f"the warehouse: {detail}") from None
 
     return wrapper  # type: ignore[return-value]
 

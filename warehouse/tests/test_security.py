@@ -186,3 +186,51 @@ def test_bi_login_is_one_command_that_reads_the_marts_only(
         assert result.exit_code == 1, bad
         assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
     assert refusal(warehouse.uri()) == "connected"  # postgres is still there
+
+
+@pytest.mark.parametrize("port", ["abc", "-1", "70000", "12 34"])
+def test_a_bad_warehouse_port_is_one_line_for_every_command(
+    warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch, port: str
+) -> None:
+    monkeypatch.setenv("WAREHOUSE_ROOT", str(warehouse.root))
+    monkeypatch.setenv("WAREHOUSE_PORT", port)
+    for args in (["uri"], ["status"], ["up"], ["psql", "-c", "select 1"],
+                 ["load", str(warehouse.root)], ["bi-login", "x"], ["ensure-data"]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code != 0, (args, result.output)
+        assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+        assert "WAREHOUSE_PORT" in result.output and "not a port number" in result.output
+
+
+def test_a_corrupt_port_file_is_one_line_and_down_still_stops_the_server(
+    fresh: Warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fresh.up()
+    monkeypatch.setenv("WAREHOUSE_ROOT", str(fresh.root))
+    port = fresh.port_file.read_text()
+    fresh.port_file.write_bytes(b"\xff\xfegarbage\n")
+    for args in (["uri"], ["status"], ["load", str(fresh.root)]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code != 0 and "Traceback" not in result.output, (args, result.output)
+        assert str(fresh.port_file) in result.output
+    fresh.port_file.unlink()
+    (fresh.passwords / SUPERUSER).unlink()  # and the password gone too
+    result = CliRunner().invoke(main, ["down"])
+    assert result.exit_code == 0 and "stopped" in result.output, result.output
+    assert not fresh.is_running()
+    fresh.port_file.write_text(port)
+
+
+def test_a_wrong_password_file_is_one_line(
+    warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WAREHOUSE_ROOT", str(warehouse.root))
+    path = warehouse.passwords / LOADER
+    secret = path.read_text()
+    path.write_text("not-the-password\n")
+    try:
+        result = CliRunner().invoke(main, ["load", str(warehouse.root)])
+    finally:
+        path.write_text(secret)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "password authentication failed" in result.output
