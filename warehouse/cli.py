@@ -185,8 +185,10 @@ def generate(out_dir: Path, scale: float, seed: int, dirty: bool, since: datetim
 @click.option("--wait", "wait_seconds", type=click.FloatRange(min=0), default=DEFAULT_WAIT_SECONDS,
               show_default=True, metavar="SECONDS",
               help="How long to wait for a running dbt build to end before giving up.")
+@click.option("--empty-missing", is_flag=True,
+              help="Empty the tables whose <table>.csv is missing (otherwise refused).")
 @user_errors
-def load_command(data_dir: Path, append: bool, wait_seconds: float) -> None:
+def load_command(data_dir: Path, append: bool, wait_seconds: float, empty_missing: bool) -> None:
     """Replace every raw_data table with DATA_DIR/<table>.csv (one transaction, COPY).
 
     Never during a dbt build: a load waits for a running build to end (up to --wait
@@ -194,7 +196,8 @@ def load_command(data_dir: Path, append: bool, wait_seconds: float) -> None:
     wh = _warehouse()
     _require_running(wh)
     started = time.perf_counter()
-    counts = load(wh.loader_uri(), data_dir, append=append, wait_seconds=wait_seconds)
+    counts = load(wh.loader_uri(), data_dir, append=append, wait_seconds=wait_seconds,
+                  empty_missing=empty_missing)
     detail = ", ".join(f"{table} {rows}" for table, rows in counts.items())
     elapsed = time.perf_counter() - started
     click.echo(f"loaded {sum(counts.values())} rows in {elapsed:.1f}s: {detail}")

@@ -44,26 +44,54 @@ class LoadPlan:
     columns: dict[str, tuple[str, ...]]
 
 
-def plan(data_dir: Path) -> LoadPlan:
-    """Check a directory of CSV exports before touching the database."""
+def plan(data_dir: Path, *, empty_missing: bool = True) -> LoadPlan:
+    """Check a directory of CSV exports before touching the database.
+
+    A table's file is exactly `<table>.csv`, a regular (readable) file. Anything that looks like
+    one but is not (another case, a compression suffix, a broken symlink, a directory) is an
+    error naming it, never silently skipped. Without empty_missing, a missing file is an error
+    too (a replacing load would empty that table)."""
     if not data_dir.is_dir():
         raise LoadError(f"{data_dir}: no such directory")
-    unknown = sorted(p.name for p in data_dir.glob("*.csv") if p.stem not in TABLES_BY_NAME)
-    if unknown:
-        known = ", ".join(t.name for t in RAW_TABLES)
-        raise LoadError(f"{data_dir / unknown[0]}: no raw_data table of that name (known: {known})")
+    try:
+        entries = sorted(data_dir.iterdir())
+    except OSError as exc:
+        raise LoadError(f"{data_dir}: cannot be read ({exc.strerror})") from None
+    known = ", ".join(t.name for t in RAW_TABLES)
+    for entry in entries:
+        name = entry.name
+        stem = name.split(".", 1)[0].lower()
+        if stem in TABLES_BY_NAME and name != f"{stem}.csv":
+            raise LoadError(f"{entry}: looks like the file of raw_data.{stem} but is not "
+                            f"'{stem}.csv' (uncompress or rename it)")
+        if name.lower().endswith(".csv") and stem not in TABLES_BY_NAME:
+            raise LoadError(f"{entry}: no raw_data table of that name (known: {known})")
     files: dict[str, Path | None] = {}
     columns: dict[str, tuple[str, ...]] = {}
     for table in RAW_TABLES:
         path = data_dir / f"{table.name}.csv"
-        files[table.name] = path if path.exists() else None
-        columns[table.name] = _read_header(path, table) if path.exists() else table.column_names
+        if not path.exists() and not path.is_symlink():
+            if not empty_missing:
+                raise LoadError(f"{path}: missing, and a replacing load would empty "
+                                f"raw_data.{table.name} (say --empty-missing to empty it)")
+            files[table.name] = None
+            columns[table.name] = table.column_names
+            continue
+        if not path.is_file():
+            kind = "a broken symlink" if not path.exists() else "not a regular file"
+            raise LoadError(f"{path}: {kind}")
+        files[table.name] = path
+        columns[table.name] = _read_header(path, table)
     return LoadPlan(files, columns)
 
 
 def _read_header(path: Path, table: RawTable) -> tuple[str, ...]:
-    with path.open("rb") as raw:
-        first = raw.readline()
+    try:
+        with path.open("rb") as raw:
+            chunk = raw.read(1 << 16)  # bounded: a file with CR line endings has no b"\n"
+    except OSError as exc:
+        raise LoadError(f"{path}: cannot be read ({exc.strerror})") from None
+    first = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n", 1)[0]
     if not first.strip():
         if path.stat().st_size == 0:
             return ()  # an empty file: the table becomes empty
@@ -92,14 +120,14 @@ def _read_header(path: Path, table: RawTable) -> tuple[str, ...]:
 
 
 def load(uri: str, data_dir: Path, *, append: bool = False,
-         wait_seconds: float = DEFAULT_WAIT_SECONDS) -> dict[str, int]:
+         wait_seconds: float = DEFAULT_WAIT_SECONDS, empty_missing: bool = True) -> dict[str, int]:
     """Replace (or, with append, extend) every raw_data table from the CSVs in data_dir.
 
     Waits up to wait_seconds for a running dbt build to end (and holds off new ones until the
     load commits). Returns the number of rows copied per table. Raises LoadError, with raw_data
     unchanged, on any problem.
     """
-    load_plan = plan(data_dir)
+    load_plan = plan(data_dir, empty_missing=empty_missing or append)
     conn = psycopg2.connect(uri)
     try:
         with conn:  # one transaction: commit on success, roll back on any error
