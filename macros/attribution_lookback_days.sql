@@ -11,3 +11,10 @@
     {%- endif -%}
     {{ return(value) }}
 {%- endmacro %}
+
+
+{#- The attribution lookback in whole seconds, so a fractional number of days works too
+    (Redshift's dateadd takes whole units). -#}
+{% macro attribution_lookback_seconds() -%}
+    {{ return((attribution_lookback_days() * 86400) | round | int) }}
+{%- endmacro %}

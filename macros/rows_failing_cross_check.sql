@@ -1,18 +1,55 @@
 {#-
-    The raw rows that passed their own table's checks (`base_model`) but did not reach the
-    staging model (`staging_model`) because a check against another table failed: each gets
-    `reason`. Returns source_table, record_key, reason, record, like raw_data_quarantine.
+    The raw rows of `source_table` that passed their own table's checks (its base model) but
+    did not reach `staging_model` because a check against another table failed: each gets
+    `reason`. Returns source_table, record_key, reason, record, like raw_data_quarantine,
+    for the partitions the window re-decides.
 -#}
-{% macro rows_failing_cross_check(source_table, base_model, staging_model, base_key, staging_key, reason) -%}
+{% macro rows_failing_cross_check(source_table, staging_model, staging_key, reason, window) -%}
+    {%- set spec = raw_data_table(source_table) -%}
+    {%- set base_key = spec.key[0] -%}
     select
         '{{ source_table }}' as source_table,
-        checked.record_key,
+        {{ raw_record_text(spec.key, separator='|', with_names=false, prefix='checked.') }} as record_key,
         '{{ reason }}' as reason,
-        checked.record
-    from {{ ref(base_model) }} as checked
+        {{ raw_record_text(spec.columns, prefix='checked.') }} as record
+    from {{ ref('base_raw_data__' ~ source_table) }} as checked
     left join {{ ref(staging_model) }} as kept
         on checked.{{ base_key }} = kept.{{ staging_key }}
     where
         checked.quarantine_reason is null
         and kept.{{ staging_key }} is null
+        and {{ quarantine_partition_filter(source_table, window, 'checked.') }}
+{%- endmacro %}
+
+
+{#- Which rows of a raw table's base model the quarantine re-reads: its partitions the window
+    re-decided (for the session tables: every re-decided session), and null partitions. -#}
+{% macro quarantine_partition_filter(table, window, prefix='') -%}
+    {%- set partition = prefix ~ raw_data_table(table).key[0] -%}
+    {%- if table in ['user_session_channel', 'session_timestamp', 'session_transaction'] -%}
+        ({{ partition }} is null or {{ in_affected(partition, 'sessions', window) }})
+    {%- elif window.full -%}
+        (1 = 1)
+    {%- else -%}
+        ({{ partition }} is null or {{ partition }} in (
+            select {{ raw_data_table(table).key[0] }} from {{ ref('base_raw_data__' ~ table) }}
+            where checked_until > {{ window.since }}))
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- pre-hook of raw_data_quarantine: delete the rows of the partitions a run re-reads. -#}
+{% macro delete_quarantine_partitions() -%}
+    {%- if not execute or not is_incremental() -%}{{ return('') }}{%- endif -%}
+    {%- set window = load_window() -%}
+    {%- if window.full -%}{{ return('delete from ' ~ this) }}{%- endif -%}
+    delete from {{ this }}
+    where
+    {%- for table in raw_data_tables() %}
+        {%- set spec = raw_data_table(table) %}
+        {{ 'or ' if not loop.first }}(source_table = '{{ table }}' and record_key in (
+            select {{ raw_record_text(spec.key, separator='|', with_names=false) }}
+            from {{ ref('base_raw_data__' ~ table) }}
+            where {{ quarantine_partition_filter(table, window) }}))
+    {%- endfor %}
 {%- endmacro %}

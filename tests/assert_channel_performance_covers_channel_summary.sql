@@ -50,7 +50,7 @@ session_mismatch as (
         cast(null as varchar(32)) as channel,
         'sessions do not add up to fct_sessions' as problem
     from session_total
-    where session_total.sessions <> (select sum(performance.sessions) as sessions from performance)
+    where {{ differs('session_total.sessions', '(select sum(performance.sessions) as sessions from performance)') }}
 
 ),
 

@@ -35,10 +35,10 @@ final as (
     from sessions
     cross join users
     where
-        sessions.sessions <> users.sessions
-        or sessions.paid_sessions <> users.paid_sessions
-        or sessions.gross_revenue <> users.gross_revenue
-        or sessions.net_revenue <> users.net_revenue
+        {{ differs('sessions.sessions', 'users.sessions') }}
+        or {{ differs('sessions.paid_sessions', 'users.paid_sessions') }}
+        or {{ differs('sessions.gross_revenue', 'users.gross_revenue') }}
+        or {{ differs('sessions.net_revenue', 'users.net_revenue') }}
 
 )
 

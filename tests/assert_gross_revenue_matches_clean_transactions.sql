@@ -33,8 +33,8 @@ final as (
     cross join sessions
     cross join summary
     where
-        transactions.gross_revenue <> sessions.gross_revenue
-        or transactions.gross_revenue <> summary.gross_revenue
+        {{ differs('transactions.gross_revenue', 'sessions.gross_revenue') }}
+        or {{ differs('transactions.gross_revenue', 'summary.gross_revenue') }}
 
 )
 

@@ -202,8 +202,8 @@ def load_command(data_dir: Path, append: bool, wait_seconds: float, empty_missin
     elapsed = time.perf_counter() - started
     click.echo(f"loaded {sum(counts.values())} rows in {elapsed:.1f}s: {detail}")
     if not append:
-        click.echo("raw_data was replaced: incremental marts rebuild only their last days, so "
-                   "run `dbt build --full-refresh` to rebuild them from this data")
+        click.echo("raw_data was replaced: the next `dbt build` notices and rebuilds everything "
+                   "from this data by itself")
 
 
 @main.command("ensure-data")

@@ -17,7 +17,14 @@ from typing import Any
 import psycopg2
 import psycopg2.extensions
 
-from warehouse.schema import RAW_SCHEMA, RAW_TABLES, TABLES_BY_NAME, RawTable
+from warehouse.schema import (
+    LOADED_AT,
+    LOADED_AT_DEFAULT,
+    RAW_SCHEMA,
+    RAW_TABLES,
+    TABLES_BY_NAME,
+    RawTable,
+)
 from warehouse.server import LOADER
 
 BOM = b"\xef\xbb\xbf"
@@ -103,7 +110,8 @@ def _read_header(path: Path, table: RawTable) -> tuple[str, ...]:
         raise LoadError(f"{path}: line 1: not UTF-8 ({exc.reason} at byte {exc.start})") from None
     header = tuple(name.strip().lower() for name in next(csv.reader([text])))
     missing = [c for c in table.column_names if c not in header]
-    extra = [c for c in header if c not in table.column_names]
+    # An export from another warehouse may carry the load time; it is accepted, not required.
+    extra = [c for c in header if c not in (*table.column_names, LOADED_AT)]
     if missing or extra:
         problems = []
         if missing:
@@ -193,7 +201,11 @@ def create_raw_tables(cur: psycopg2.extensions.cursor) -> None:
     """Create the raw_data schema and any missing raw table (an existing one is kept).
 
     The tables belong to the loader role: a superuser's connection (tests, tools) switches to
-    that role for the rest of its transaction, so it creates and loads exactly as the loader."""
+    that role for the rest of its transaction, so it creates and loads exactly as the loader.
+    A table from before load times were kept gets its `_loaded_at` column (its rows count as
+    loaded now), and every table an index on it, so a build finds the newest load's rows
+    without reading the whole table.
+    """
     cur.execute("select rolsuper, exists (select from pg_roles where rolname = %s) "
                 "from pg_roles where rolname = current_user", (LOADER,))
     row = cur.fetchone()
@@ -203,6 +215,10 @@ def create_raw_tables(cur: psycopg2.extensions.cursor) -> None:
             cur.execute(f"set local role {LOADER}")
     for table in RAW_TABLES:
         cur.execute(table.ddl().replace("create table", "create table if not exists", 1))
+        cur.execute(f"alter table {RAW_SCHEMA}.{table.name} add column if not exists "
+                    f"{LOADED_AT} timestamp default {LOADED_AT_DEFAULT}")
+        cur.execute(f"create index if not exists {table.name}{LOADED_AT} "
+                    f"on {RAW_SCHEMA}.{table.name} ({LOADED_AT})")
 
 
 def _copy_table(
@@ -225,7 +241,26 @@ def _copy_table(
             cur.copy_expert(sql, stream, size=1 << 20)
         except psycopg2.Error as exc:
             raise LoadError(_describe(path, exc)) from None
-    return int(cur.rowcount)
+    copied = int(cur.rowcount)
+    if LOADED_AT in header:
+        _check_loaded_at(cur, table, path)
+    return copied
+
+
+def _check_loaded_at(cur: psycopg2.extensions.cursor, table: RawTable, path: Path) -> None:
+    """A file's own load times: empty ones become this load's; none may lie in the future.
+
+    A future load time would hide every later load from the incremental build, so it is an
+    error, not a value.
+    """
+    relation = f"{RAW_SCHEMA}.{table.name}"
+    cur.execute(f"select min({LOADED_AT}) from {relation} where {LOADED_AT} > {LOADED_AT_DEFAULT}")
+    row = cur.fetchone()
+    if row and row[0] is not None:
+        raise LoadError(f"{path}: column {LOADED_AT}: {row[0]} is later than now (UTC); "
+                        "a load time cannot lie in the future")
+    cur.execute(f"update {relation} set {LOADED_AT} = {LOADED_AT_DEFAULT} "
+                f"where {LOADED_AT} is null")
 
 
 def _describe(path: Path, exc: psycopg2.Error) -> str:

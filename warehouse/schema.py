@@ -1,10 +1,23 @@
-"""The raw_data tables as the ETL jobs load them (see shared/CONTRACT.md)."""
+"""The raw_data tables as the ETL jobs load them (see shared/CONTRACT.md).
+
+They are declared once, in the dbt project's `dbt_project.yml` (var `raw_data_tables`: columns,
+types, logical key and the contract's per-column rules); this module reads that declaration, so
+the loader's DDL and the dbt models can never disagree on a table or a column.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
 
 RAW_SCHEMA = "raw_data"
+PROJECT_FILE = Path(__file__).resolve().parents[1] / "dbt_project.yml"
+LOADED_AT = "_loaded_at"
+"""Every raw table's load-time column, set by a column default (one value per load)."""
 
 
 @dataclass(frozen=True)
@@ -20,71 +33,32 @@ class RawTable:
         return tuple(name for name, _ in self.columns)
 
     def ddl(self, schema: str = RAW_SCHEMA) -> str:
-        """The `create table` statement for this table in `schema`."""
+        """The `create table` statement for this table in `schema`, with its load-time column."""
         cols = ", ".join(f"{name} {sql_type}" for name, sql_type in self.columns)
-        return f"create table {schema}.{self.name} ({cols})"
+        return (f"create table {schema}.{self.name} ({cols}, "
+                f"{LOADED_AT} timestamp default {LOADED_AT_DEFAULT})")
 
 
-RAW_TABLES: tuple[RawTable, ...] = (
-    RawTable(
-        "user_session_channel",
-        (("userid", "int"), ("sessionid", "varchar(32)"), ("channel", "varchar(32)")),
-        ("sessionid",),
-    ),
-    RawTable(
-        "session_timestamp",
-        (("sessionid", "varchar(32)"), ("ts", "timestamp")),
-        ("sessionid",),
-    ),
-    RawTable(
-        "session_transaction",
-        (("sessionid", "varchar(32)"), ("refunded", "boolean"), ("amount", "int")),
-        ("sessionid",),
-    ),
-    RawTable("channel", (("channelname", "varchar(32)"),), ("channelname",)),
-    RawTable(
-        "nps",
-        (("id", "int"), ("created", "timestamp"), ("score", "smallint")),
-        ("id",),
-    ),
-    RawTable(
-        "user_event",
-        (
-            ("user_id", "int"),
-            ("datestamp", "timestamp"),
-            ("item_id", "int"),
-            ("clicked", "int"),
-            ("purchased", "int"),
-            ("paidamount", "int"),
-        ),
-        ("user_id", "datestamp", "item_id"),
-    ),
-    RawTable(
-        "user_variant",
-        (("user_id", "int"), ("variant_id", "varchar(32)")),
-        ("user_id",),
-    ),
-    RawTable(
-        "user_metadata",
-        (
-            ("user_id", "int"),
-            ("age", "varchar(16)"),
-            ("gender", "varchar(16)"),
-            ("updated_at", "timestamp"),
-        ),
-        ("user_id", "updated_at"),
-    ),
-    RawTable(
-        "ad_spend",
-        (
-            ("date", "date"),
-            ("channel", "varchar(32)"),
-            ("impressions", "bigint"),
-            ("clicks", "bigint"),
-            ("spend", "numeric(12,2)"),
-        ),
-        ("date", "channel"),
-    ),
-)
+LOADED_AT_DEFAULT = "timezone('utc', now())"
+"""The load transaction's start time in UTC: every row of one load gets the same value."""
+
+
+@cache
+def _declaration(path: Path = PROJECT_FILE) -> dict[str, Any]:
+    project = yaml.safe_load(path.read_text(encoding="utf-8"))
+    tables: dict[str, Any] = project["vars"]["raw_data_tables"]
+    return tables
+
+
+def raw_tables(path: Path = PROJECT_FILE) -> tuple[RawTable, ...]:
+    """The declared raw tables, in their declared order."""
+    return tuple(
+        RawTable(name, tuple((str(c), str(t)) for c, t in spec["columns"].items()),
+                 tuple(spec["key"]))
+        for name, spec in _declaration(path).items()
+    )
+
+
+RAW_TABLES: tuple[RawTable, ...] = raw_tables()
 
 TABLES_BY_NAME: dict[str, RawTable] = {table.name: table for table in RAW_TABLES}

@@ -106,9 +106,12 @@ create schema if not exists raw_data;
 -- raw_data.{{ table }}
 create table if not exists raw_data.{{ table }} (
     {%- for column in columns %}
-    {{ column[0] }} {{ column[1] }}{{ ',' if not loop.last }}
+    {{ column[0] }} {{ column[1] }},
     {%- endfor %}
-);
+    _loaded_at timestamp default {{ raw_data_loaded_at_default() }}
+)
+{#- Loads append in time order, so the newest load's rows are one block of the sort key. #}
+{%- if target.type == 'redshift' %} compound sortkey (_loaded_at){% endif %};
 {%- if mode == 'replace' %}
 {#- Not TRUNCATE: on Redshift TRUNCATE commits the open transaction at once, so a COPY that
     failed afterwards would leave the table empty. DELETE stays inside the transaction; the
@@ -135,10 +138,10 @@ statupdate on
 region '{{ region }}'
 {%- endif %};
 {%- else %}
-{#- Parquet: COPY maps the file's columns to the table's by position (no column list), so
-    the files must hold exactly the table's columns in this order. Every file under the
-    folder <prefix><table>/ is loaded. #}
-copy raw_data.{{ table }}
+{#- Parquet: COPY maps the file's columns to the listed columns by position, so the files
+    must hold exactly the table's columns in this order; `_loaded_at` takes its default.
+    Every file under the folder <prefix><table>/ is loaded. #}
+copy raw_data.{{ table }} ({{ columns | map(attribute=0) | join(', ') }})
 from '{{ raw_data_s3_path(prefix, table, 'parquet') }}'
 iam_role '{{ iam_role }}'
 format as parquet
@@ -152,29 +155,4 @@ commit;
 {#- Where a raw table's files are: <prefix><table>.csv, or the folder <prefix><table>/ for Parquet. -#}
 {% macro raw_data_s3_path(prefix, table, format) -%}
     {{ return(prefix ~ table ~ ('.csv' if format == 'csv' else '/')) }}
-{%- endmacro %}
-
-
-{#-
-    The raw tables' columns and types, as warehouse/schema.py creates them locally (a test keeps
-    the two equal). Types that exist in PostgreSQL and Redshift alike.
--#}
-{% macro raw_data_columns() -%}
-    {{ return({
-        'user_session_channel': [['userid', 'int'], ['sessionid', 'varchar(32)'], ['channel', 'varchar(32)']],
-        'session_timestamp': [['sessionid', 'varchar(32)'], ['ts', 'timestamp']],
-        'session_transaction': [['sessionid', 'varchar(32)'], ['refunded', 'boolean'], ['amount', 'int']],
-        'channel': [['channelname', 'varchar(32)']],
-        'nps': [['id', 'int'], ['created', 'timestamp'], ['score', 'smallint']],
-        'user_event': [
-            ['user_id', 'int'], ['datestamp', 'timestamp'], ['item_id', 'int'],
-            ['clicked', 'int'], ['purchased', 'int'], ['paidamount', 'int'],
-        ],
-        'user_variant': [['user_id', 'int'], ['variant_id', 'varchar(32)']],
-        'user_metadata': [['user_id', 'int'], ['age', 'varchar(16)'], ['gender', 'varchar(16)'], ['updated_at', 'timestamp']],
-        'ad_spend': [
-            ['date', 'date'], ['channel', 'varchar(32)'], ['impressions', 'bigint'],
-            ['clicks', 'bigint'], ['spend', 'numeric(12,2)'],
-        ],
-    }) }}
 {%- endmacro %}

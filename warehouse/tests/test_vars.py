@@ -39,12 +39,12 @@ def test_valid_vars_compile(dbt_project: DbtProject) -> None:
     assert result.returncode == 0
 
 
-@pytest.mark.parametrize("value", ["-1", "1.5", "abc", "true"])
-def test_invalid_incremental_lookback_fails_compile(dbt_project: DbtProject, value: str) -> None:
-    result = dbt_project.dbt("compile", "--select", "fct_sessions", "--vars",
-                             f"{{incremental_lookback_days: {value}}}", check=False)
+@pytest.mark.parametrize("value", ["all", "1", "none"])
+def test_invalid_test_scope_fails_compile(dbt_project: DbtProject, value: str) -> None:
+    result = dbt_project.dbt("compile", "--select", "assert_attribution_reconciles_with_conversions",
+                             "--vars", f"{{test_scope: {value}}}", check=False)
     assert result.returncode != 0
-    assert "incremental_lookback_days must be a whole number of days >= 0" in result.stdout
+    assert "var test_scope must be 'changed'" in result.stdout
 
 
 @pytest.mark.parametrize(

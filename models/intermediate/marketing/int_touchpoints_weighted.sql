@@ -1,48 +1,25 @@
 {#- One row per conversion and touchpoint, with the credit each attribution model gives the
     touchpoint. A conversion's credits sum to 1 under every model. -#}
-{#- A table, incremental by conversion month: its tests and channel_attribution_monthly read
-    it without redoing the touchpoint join, and a daily run recomputes only the months new
-    sessions touch (incremental_window_start), from their conversions' lookback onward. -#}
+{#- A table, incremental by conversion: a run rebuilds the conversions that a re-decided
+    session can reach: the session itself (a new, changed or vanished conversion) and every
+    conversion whose lookback window holds any version of it (macro affected: conversions). -#}
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='conversion_month',
+    incremental_strategy='append',
     on_schema_change='fail',
+    meta={'rebuilt_by': ['conversion_session_id', 'conversions']},
+    pre_hook=["{{ delete_affected() }}"],
     post_hook=["{{ analyze_table() }}"],
+    indexes=[{'columns': ['conversion_session_id']}, {'columns': ['conversion_month']}] if target.type == 'postgres' else [],
     dist='user_id',
     sort=['conversion_month'],
     backup=false,
 ) }}
-{%- set lookback_days = attribution_lookback_days() -%}
 {%- set half_life_days = attribution_half_life_days() -%}
-{#- In seconds, so a fractional lookback works too (Redshift's dateadd takes whole units). -#}
-{%- set lookback_seconds = (lookback_days * 86400) | round | int -%}
-{%- if is_incremental() -%}
-    {%- set window_start = incremental_window_start(
-        'conversion_month', ref('stg_raw_data__session_timestamp'), 'session_at') -%}
-{%- endif -%}
-
--- depends_on: {{ ref('stg_raw_data__session_timestamp') }} {#- the incremental window reads it #}
+{%- set lookback_seconds = attribution_lookback_seconds() -%}
+{%- set window = load_window() %}
 
 with
-
-sessions as (
-
-    select
-        session_id,
-        user_id,
-        channel,
-        session_at,
-        session_month,
-        is_conversion,
-        net_amount
-    from {{ ref('int_sessions_joined') }}
-    {%- if is_incremental() %}
-    -- the window's conversions and every session that can be one of their touchpoints
-    where session_at >= {{ dbt.dateadd('second', -1 * lookback_seconds, window_start) }}
-    {%- endif %}
-
-),
 
 conversions as (
 
@@ -52,12 +29,25 @@ conversions as (
         session_at as conversion_at,
         session_month as conversion_month,
         net_amount as conversion_revenue
-    from sessions
+    from {{ ref('int_sessions_joined') }}
     where
         is_conversion
-        {%- if is_incremental() %}
-        and session_month >= {{ window_start }}
-        {%- endif %}
+        and {{ in_affected('session_id', 'conversions', window) }}
+
+),
+
+sessions as (
+
+    -- every session that can be a touchpoint of the conversions rebuilt
+    select
+        session_id,
+        user_id,
+        channel,
+        session_at
+    from {{ ref('int_sessions_joined') }}
+    {%- if not window.full %}
+    where user_id in (select converting.user_id from conversions as converting)
+    {%- endif %}
 
 ),
 

@@ -1,57 +1,45 @@
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='month',
-    on_schema_change='fail',
-    dist='all',
-    sort=['month'],
-) }}
-{%- do incremental_lookback_days() %}{# a bad var fails every compile, not only incremental runs #}
+{#- A table (one row per month) over two small incremental models: distinct active users per
+    month, and each user's first session; rebuilt on every run. -#}
+{{ config(dist='all', sort=['month']) }}
 
 with
 
-sessions as (
+active as (
 
     select
-        user_id,
-        session_month
-    from {{ ref('fct_sessions') }}
-    {%- if is_incremental() %}
-    where session_month >= {{ incremental_window_start('month', ref('fct_sessions'), 'session_date') }}
-    {%- endif %}
+        month,
+        active_users
+    from {{ ref('int_active_users_monthly') }}
 
 ),
 
 users as (
 
-    select
-        user_id,
-        first_session_at
+    select first_session_at
     from {{ ref('int_users_sessions_aggregated') }}
 
 ),
 
-user_months as (
+new_users as (
 
-    select distinct
-        sessions.session_month as month,
-        sessions.user_id,
-        cast({{ dbt.date_trunc('month', 'users.first_session_at') }} as date) as first_month
-    from sessions
-    inner join users
-        on sessions.user_id = users.user_id
+    select
+        cast({{ dbt.date_trunc('month', 'first_session_at') }} as date) as month,
+        count(*) as new_users
+    from users
+    group by 1
 
 ),
 
 final as (
 
     select
-        cast(month as date) as month,
-        cast(count(*) as bigint) as active_users,
-        cast(sum(case when month = first_month then 1 else 0 end) as bigint) as new_users,
-        cast(sum(case when month > first_month then 1 else 0 end) as bigint) as returning_users
-    from user_months
-    group by month
+        cast(active.month as date) as month,
+        cast(active.active_users as bigint) as active_users,
+        cast(coalesce(new_users.new_users, 0) as bigint) as new_users,
+        cast(active.active_users - coalesce(new_users.new_users, 0) as bigint) as returning_users
+    from active
+    left join new_users
+        on active.month = new_users.month
 
 )
 

@@ -1,12 +1,15 @@
+{#- Incremental by month: a run recounts the months of every version of the answers it
+    re-decided (a new answer, a conflicting copy, a corrected date). -#}
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='month',
+    incremental_strategy='append',
     on_schema_change='fail',
+    meta={'rebuilt_by': ['month', 'nps_months']},
+    pre_hook=["{{ delete_affected() }}"],
     dist='all',
     sort=['month'],
 ) }}
-{%- do incremental_lookback_days() %}{# a bad var fails every compile, not only incremental runs #}
+{%- set window = load_window() %}
 
 with
 
@@ -16,9 +19,7 @@ responses as (
         responded_at,
         score
     from {{ ref('stg_raw_data__nps') }}
-    {%- if is_incremental() %}
-    where responded_at >= {{ incremental_window_start('month', ref('stg_raw_data__nps'), 'responded_at') }}
-    {%- endif %}
+    where {{ in_affected('cast(' ~ dbt.date_trunc('month', 'responded_at') ~ ' as date)', 'nps_months', window) }}
 
 ),
 

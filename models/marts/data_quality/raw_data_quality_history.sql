@@ -3,10 +3,12 @@
     incremental_strategy='delete+insert',
     unique_key=['built_at', 'source_table'],
     on_schema_change='append_new_columns',
+    full_refresh=false,
     dist='even',
     sort=['built_at'],
 ) }}
 
+{#- --full-refresh rebuilds the marts but never erases this build log (full_refresh=false). -#}
 {#- Each build appends the current data-quality counts, so rates can be charted over time. -#}
 with
 

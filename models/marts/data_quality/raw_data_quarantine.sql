@@ -1,16 +1,33 @@
-{#- Every raw row that does not reach the marts, with the contract's reason. -#}
+{#- Every raw row that does not reach the marts, with the contract's reason. Incremental by
+    key partition: a run re-reads, per raw table, the partitions the base layer re-decided
+    (for the three session tables: every re-decided session, since their checks against each
+    other change with any of them), and the pre-hook first deletes exactly those rows. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook=["{{ delete_quarantine_partitions() }}"],
+    indexes=[{'columns': ['source_table', 'record_key']}] if target.type == 'postgres' else [],
+    dist='even',
+    sort=['source_table'],
+) }}
+{%- set window = load_window() %}
+
 with
 
 {% for table in raw_data_tables() %}
+{%- set spec = raw_data_table(table) %}
 {{ table }}_rejected as (
 
     select
         '{{ table }}' as source_table,
-        record_key,
+        {{ raw_record_text(spec.key, separator='|', with_names=false) }} as record_key,
         quarantine_reason as reason,
-        record
+        {{ raw_record_text(spec.columns) }} as record
     from {{ ref('base_raw_data__' ~ table) }}
-    where quarantine_reason is not null
+    where
+        quarantine_reason is not null
+        and {{ quarantine_partition_filter(table, window) }}
 
 ),
 
@@ -18,8 +35,8 @@ with
 sessions_missing_timestamp as (
 
     {{ rows_failing_cross_check(
-        'user_session_channel', 'base_raw_data__user_session_channel',
-        'stg_raw_data__user_session_channel', 'sessionid', 'session_id', 'missing_timestamp',
+        'user_session_channel', 'stg_raw_data__user_session_channel', 'session_id',
+        'missing_timestamp', window,
     ) }}
 
 ),
@@ -27,8 +44,8 @@ sessions_missing_timestamp as (
 orphan_timestamps as (
 
     {{ rows_failing_cross_check(
-        'session_timestamp', 'base_raw_data__session_timestamp',
-        'stg_raw_data__session_timestamp', 'sessionid', 'session_id', 'orphan_timestamp',
+        'session_timestamp', 'stg_raw_data__session_timestamp', 'session_id',
+        'orphan_timestamp', window,
     ) }}
 
 ),
@@ -36,8 +53,8 @@ orphan_timestamps as (
 orphan_transactions as (
 
     {{ rows_failing_cross_check(
-        'session_transaction', 'base_raw_data__session_transaction',
-        'stg_raw_data__session_transaction', 'sessionid', 'session_id', 'orphan_transaction',
+        'session_transaction', 'stg_raw_data__session_transaction', 'session_id',
+        'orphan_transaction', window,
     ) }}
 
 ),
@@ -56,4 +73,9 @@ final as (
 
 )
 
-select * from final
+select
+    cast(source_table as varchar(64)) as source_table,
+    cast(record_key as varchar(1024)) as record_key,
+    cast(reason as varchar(32)) as reason,
+    cast(record as varchar(4096)) as record
+from final

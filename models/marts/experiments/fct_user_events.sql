@@ -1,13 +1,16 @@
+{#- Incremental by user: a run rebuilds the events of every user with an event or a variant
+    row re-decided since its last run. -#}
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='event_date',
+    incremental_strategy='append',
     on_schema_change='fail',
-    indexes=[{'columns': ['event_date']}] if target.type == 'postgres' else [],
+    meta={'rebuilt_by': ['user_id', 'event_users']},
+    pre_hook=["{{ delete_affected() }}"],
+    indexes=[{'columns': ['user_id']}] if target.type == 'postgres' else [],
     dist='user_id',
     sort=['event_at'],
 ) }}
-{%- do incremental_lookback_days() %}{# a bad var fails every compile, not only incremental runs #}
+{%- set window = load_window() %}
 
 with
 
@@ -21,9 +24,7 @@ events as (
         purchased,
         paid_amount
     from {{ ref('stg_raw_data__user_event') }}
-    {%- if is_incremental() %}
-    where cast(event_at as date) >= {{ incremental_window_start('event_date') }}
-    {%- endif %}
+    where {{ in_affected('user_id', 'event_users', window) }}
 
 ),
 
@@ -33,6 +34,7 @@ variants as (
         user_id,
         variant_id
     from {{ ref('stg_raw_data__user_variant') }}
+    where {{ in_affected('user_id', 'event_users', window) }}
 
 ),
 

@@ -1,12 +1,15 @@
+{#- Incremental by user: a run rebuilds every day of each user with an event, a variant or an
+    attribute version re-decided since its last run. -#}
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key=['user_id', 'event_date'],
+    incremental_strategy='append',
     on_schema_change='fail',
+    meta={'rebuilt_by': ['user_id', 'event_users']},
+    pre_hook=["{{ delete_affected() }}"],
     dist='user_id',
     sort=['event_date'],
 ) }}
-{%- do incremental_lookback_days() %}{# a bad var fails every compile, not only incremental runs #}
+{%- set window = load_window() %}
 
 with
 
@@ -23,17 +26,7 @@ events as (
     from {{ ref('fct_user_events') }}
     where
         variant_id is not null
-        {%- if is_incremental() %}
-        -- the days in the window, and every day of a user whose age or gender changed in it
-        and (
-            event_date >= {{ incremental_window_start('event_date') }}
-            or user_id in (
-                select changed.user_id
-                from {{ ref('int_user_attributes_latest') }} as changed
-                where changed.updated_at >= {{ incremental_window_start('event_date') }}
-            )
-        )
-        {%- endif %}
+        and {{ in_affected('user_id', 'event_users', window) }}
 
 ),
 
@@ -44,6 +37,7 @@ attributes as (
         age,
         gender
     from {{ ref('int_user_attributes_latest') }}
+    where {{ in_affected('user_id', 'event_users', window) }}
 
 ),
 

@@ -1,42 +1,19 @@
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='month',
-    on_schema_change='fail',
-    dist='all',
-    sort=['month'],
-) }}
-{%- do incremental_lookback_days() %}{# a bad var fails every compile, not only incremental runs #}
+{#- A table over int_sessions_monthly_by_channel (months x channels rows), rebuilt on every
+    run: the incremental work happens in the intermediate model. -#}
+{{ config(dist='all', sort=['month']) }}
 
 with
-
-sessions as (
-
-    select
-        session_month,
-        channel,
-        user_id,
-        is_paid,
-        gross_amount,
-        net_amount
-    from {{ ref('fct_sessions') }}
-    {%- if is_incremental() %}
-    where session_month >= {{ incremental_window_start('month', ref('fct_sessions'), 'session_date') }}
-    {%- endif %}
-
-),
 
 monthly as (
 
     select
-        session_month as month,
+        month,
         channel,
-        count(distinct user_id) as unique_users,
-        count(distinct case when is_paid then user_id end) as paid_users,
-        sum(gross_amount) as gross_revenue,
-        sum(net_amount) as net_revenue
-    from sessions
-    group by session_month, channel
+        unique_users,
+        paid_users,
+        gross_revenue,
+        net_revenue
+    from {{ ref('int_sessions_monthly_by_channel') }}
 
 ),
 

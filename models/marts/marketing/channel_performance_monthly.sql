@@ -23,16 +23,23 @@ ad_spend as (
 
 ),
 
-sessions as (
+sessions_by_month as (
 
     select
-        session_id,
-        user_id,
+        month,
         channel,
-        session_at,
-        session_month,
-        is_paid
-    from {{ ref('fct_sessions') }}
+        sessions
+    from {{ ref('int_sessions_monthly_by_channel') }}
+
+),
+
+first_payments as (
+
+    select
+        first_paid_at,
+        first_paid_channel
+    from {{ ref('int_users_sessions_aggregated') }}
+    where first_paid_at is not null
 
 ),
 
@@ -72,38 +79,15 @@ spend_by_month as (
 
 ),
 
-sessions_by_month as (
-
-    select
-        session_month as month,
-        channel,
-        count(*) as sessions
-    from sessions
-    group by session_month, channel
-
-),
-
-paid_sessions_ranked as (
-
-    select
-        user_id,
-        channel,
-        session_month,
-        row_number() over (partition by user_id order by session_at, session_id) as paid_rank
-    from sessions
-    where is_paid
-
-),
-
 new_paying_users as (
 
+    -- each user once: in the month of their first paid session, on its channel
     select
-        session_month as month,
-        channel,
+        cast({{ dbt.date_trunc('month', 'first_paid_at') }} as date) as month,
+        first_paid_channel as channel,
         count(*) as new_paying_users
-    from paid_sessions_ranked
-    where paid_rank = 1
-    group by session_month, channel
+    from first_payments
+    group by 1, 2
 
 ),
 

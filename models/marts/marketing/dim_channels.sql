@@ -23,7 +23,7 @@ channel_groups as (
 channels_with_sessions as (
 
     select distinct channel
-    from {{ ref('fct_sessions') }}
+    from {{ ref('int_sessions_monthly_by_channel') }}
 
 ),
 

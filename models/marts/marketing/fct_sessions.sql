@@ -1,13 +1,17 @@
+{#- Incremental by session: a run deletes and rebuilds the sessions whose raw rows were
+    re-decided since its last run (a new session, a late timestamp or transaction, a
+    conflicting copy that sends an old session to the quarantine). -#}
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='session_date',
+    incremental_strategy='append',
     on_schema_change='fail',
-    indexes=[{'columns': ['session_date']}] if target.type == 'postgres' else [],
+    meta={'rebuilt_by': ['session_id', 'sessions']},
+    pre_hook=["{{ delete_affected() }}"],
+    indexes=[{'columns': ['session_id']}, {'columns': ['user_id']}, {'columns': ['session_month']}] if target.type == 'postgres' else [],
     dist='user_id',
     sort=['session_at'],
 ) }}
-{%- do incremental_lookback_days() %}{# a bad var fails every compile, not only incremental runs #}
+{%- set window = load_window() %}
 
 with
 
@@ -27,9 +31,7 @@ sessions as (
         gross_amount,
         net_amount
     from {{ ref('int_sessions_joined') }}
-    {%- if is_incremental() %}
-    where session_date >= {{ incremental_window_start('session_date') }}
-    {%- endif %}
+    where {{ in_affected('session_id', 'sessions', window) }}
 
 ),
 

@@ -1,4 +1,19 @@
-{#- A timestamp row without a clean session-channel row is `orphan_timestamp`. #}
+{#- A timestamp row without a clean session-channel row is `orphan_timestamp`.
+    A table, incremental by session: a run rebuilds the sessions whose rows were re-decided. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    meta={'rebuilt_by': ['session_id', 'sessions']},
+    pre_hook=["{{ delete_affected() }}"],
+    post_hook=["{{ analyze_table() }}"],
+    indexes=[{'columns': ['session_id']}] if target.type == 'postgres' else [],
+    dist='session_id',
+    sort=['session_at'],
+    backup=false,
+) }}
+{%- set window = load_window() %}
+
 with
 
 checked_timestamps as (
@@ -7,7 +22,9 @@ checked_timestamps as (
         sessionid,
         ts
     from {{ ref('base_raw_data__session_timestamp') }}
-    where quarantine_reason is null
+    where
+        quarantine_reason is null
+        and {{ in_affected('sessionid', 'sessions', window) }}
 
 ),
 
@@ -15,7 +32,9 @@ checked_sessions as (
 
     select sessionid
     from {{ ref('base_raw_data__user_session_channel') }}
-    where quarantine_reason is null
+    where
+        quarantine_reason is null
+        and {{ in_affected('sessionid', 'sessions', window) }}
 
 ),
 

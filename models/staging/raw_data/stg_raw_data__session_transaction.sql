@@ -1,5 +1,20 @@
-{#- A transaction counts only on a clean session (one that reaches fct_sessions);
-    any other is `orphan_transaction`. #}
+{#- A transaction counts only on a clean session (one that reaches fct_sessions); any other
+    is `orphan_transaction`. A table, incremental by session: a run rebuilds the sessions
+    whose rows were re-decided. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    meta={'rebuilt_by': ['session_id', 'sessions']},
+    pre_hook=["{{ delete_affected() }}"],
+    post_hook=["{{ analyze_table() }}"],
+    indexes=[{'columns': ['session_id']}] if target.type == 'postgres' else [],
+    dist='session_id',
+    sort=['session_id'],
+    backup=false,
+) }}
+{%- set window = load_window() %}
+
 with
 
 checked_transactions as (
@@ -9,7 +24,9 @@ checked_transactions as (
         refunded,
         amount
     from {{ ref('base_raw_data__session_transaction') }}
-    where quarantine_reason is null
+    where
+        quarantine_reason is null
+        and {{ in_affected('sessionid', 'sessions', window) }}
 
 ),
 
@@ -17,6 +34,7 @@ clean_sessions as (
 
     select session_id
     from {{ ref('stg_raw_data__user_session_channel') }}
+    where {{ in_affected('session_id', 'sessions', window) }}
 
 ),
 

@@ -1,5 +1,20 @@
 {#- A session is clean when its channel row and its timestamp row both pass the single-table
-    checks; a channel row whose session has no clean timestamp is `missing_timestamp`. #}
+    checks; a channel row whose session has no clean timestamp is `missing_timestamp`.
+    A table, incremental by session: a run rebuilds the sessions whose rows were re-decided. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    meta={'rebuilt_by': ['session_id', 'sessions']},
+    pre_hook=["{{ delete_affected() }}"],
+    post_hook=["{{ analyze_table() }}"],
+    indexes=[{'columns': ['session_id']}, {'columns': ['user_id']}] if target.type == 'postgres' else [],
+    dist='session_id',
+    sort=['session_id'],
+    backup=false,
+) }}
+{%- set window = load_window() %}
+
 with
 
 checked_sessions as (
@@ -9,7 +24,9 @@ checked_sessions as (
         sessionid,
         channel
     from {{ ref('base_raw_data__user_session_channel') }}
-    where quarantine_reason is null
+    where
+        quarantine_reason is null
+        and {{ in_affected('sessionid', 'sessions', window) }}
 
 ),
 
@@ -17,7 +34,9 @@ checked_timestamps as (
 
     select sessionid
     from {{ ref('base_raw_data__session_timestamp') }}
-    where quarantine_reason is null
+    where
+        quarantine_reason is null
+        and {{ in_affected('sessionid', 'sessions', window) }}
 
 ),
 

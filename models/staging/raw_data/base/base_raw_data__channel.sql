@@ -1,5 +1,1 @@
-{{ check_raw_rows(
-    source_relation=source('raw_data', 'channel'),
-    columns=['channelname'],
-    key_columns=['channelname'],
-) }}
+{{ check_raw_rows('channel') }}

@@ -1,5 +1,1 @@
-{{ check_raw_rows(
-    source_relation=source('raw_data', 'session_timestamp'),
-    columns=['sessionid', 'ts'],
-    key_columns=['sessionid'],
-) }}
+{{ check_raw_rows('session_timestamp') }}

@@ -1,8 +1,3 @@
-{{ check_raw_rows(
-    source_relation=source('raw_data', 'session_transaction'),
-    columns=['sessionid', 'refunded', 'amount'],
-    key_columns=['sessionid'],
-    value_checks=[
-        {'condition': 'amount < 0', 'reason': 'negative_amount'},
-    ],
-) }}
+{{ check_raw_rows('session_transaction', value_checks=[
+    {'condition': 'collapsed.amount < 0', 'reason': 'negative_amount'},
+]) }}

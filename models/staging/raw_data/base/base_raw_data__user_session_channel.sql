@@ -1,5 +1,1 @@
-{{ check_raw_rows(
-    source_relation=source('raw_data', 'user_session_channel'),
-    columns=['userid', 'sessionid', 'channel'],
-    key_columns=['sessionid'],
-) }}
+{{ check_raw_rows('user_session_channel') }}

@@ -1,0 +1,117 @@
+{#-
+    What a run must rebuild downstream of the base layer, as a select of one column, from
+    the base rows re-decided since the current model's watermark (`checked_until` later than
+    the window's start). Each is a superset: rebuilding a key that did not change is
+    harmless; missing one is not. Kinds:
+    - sessions: ids of sessions with a channel, timestamp or transaction row re-decided;
+    - session_users: every user any version of those sessions' channel rows names;
+    - session_months: every month any version of those sessions' timestamps falls in;
+    - event_users: users with an A/B event, a variant or an attribute version re-decided;
+    - nps_months: months of every version of the NPS answers re-decided.
+-#}
+{% macro affected(kind, window, from_graph=false) -%}
+    {%- set since = window.since -%}
+    {%- if kind == 'sessions' -%}
+        {%- set parts = [] -%}
+        {%- for table in ['user_session_channel', 'session_timestamp', 'session_transaction'] -%}
+            {%- do parts.append('select sessionid from ' ~ _model_relation('base_raw_data__' ~ table, from_graph)
+                ~ ' where checked_until > ' ~ since ~ ' and sessionid is not null') -%}
+        {%- endfor -%}
+        {{ parts | join('\n        union\n        ') }}
+    {%- elif kind == 'session_users' -%}
+        select distinct userid
+        from {{ _model_relation('base_raw_data__user_session_channel', from_graph) }}
+        where userid is not null and sessionid in ({{ affected('sessions', window, from_graph) }})
+    {%- elif kind == 'session_months' -%}
+        select distinct cast({{ dbt.date_trunc('month', 'ts') }} as date)
+        from {{ _model_relation('base_raw_data__session_timestamp', from_graph) }}
+        where ts is not null and sessionid in ({{ affected('sessions', window, from_graph) }})
+    {%- elif kind == 'event_users' -%}
+        {%- set parts = [] -%}
+        {%- for table in ['user_event', 'user_variant', 'user_metadata'] -%}
+            {%- do parts.append('select user_id from ' ~ _model_relation('base_raw_data__' ~ table, from_graph)
+                ~ ' where checked_until > ' ~ since ~ ' and user_id is not null') -%}
+        {%- endfor -%}
+        {{ parts | join('\n        union\n        ') }}
+    {%- elif kind == 'conversions' -%}
+        {#- the re-decided sessions themselves, and every conversion whose lookback window
+            holds any version (user, time) of one of them -#}
+        {{ affected('sessions', window, from_graph) }}
+        union
+        select conversions.session_id
+        from {{ _model_relation('int_sessions_joined', from_graph) }} as conversions
+        inner join (
+            select
+                versions_channel.userid,
+                versions_time.ts
+            from {{ _model_relation('base_raw_data__user_session_channel', from_graph) }} as versions_channel
+            inner join {{ _model_relation('base_raw_data__session_timestamp', from_graph) }} as versions_time
+                on versions_channel.sessionid = versions_time.sessionid
+            where versions_channel.sessionid in ({{ affected('sessions', window, from_graph) }})
+        ) as touched
+            on
+                conversions.user_id = touched.userid
+                and touched.ts <= conversions.session_at
+                and touched.ts >= {{ dbt.dateadd('second', -1 * attribution_lookback_seconds(), 'conversions.session_at') }}
+        where conversions.is_conversion
+    {%- elif kind == 'conversion_months' -%}
+        {{ affected('session_months', window, from_graph) }}
+        union
+        select cast({{ dbt.date_trunc('month', 'converted.session_at') }} as date)
+        from {{ _model_relation('int_sessions_joined', from_graph) }} as converted
+        where converted.is_conversion and converted.session_id in ({{ affected('conversions', window, from_graph) }})
+    {%- elif kind == 'nps_months' -%}
+        select distinct cast({{ dbt.date_trunc('month', 'created') }} as date)
+        from {{ _model_relation('base_raw_data__nps', from_graph) }}
+        where checked_until > {{ since }} and created is not null
+    {%- else -%}
+        {{ exceptions.raise_compiler_error("affected: unknown kind '" ~ kind ~ "'") }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- `column in (<affected kind>)` for a window that is neither full nor empty. -#}
+{% macro affected_filter(column, kind, window, from_graph=false) -%}
+    {{ return(column ~ ' in (' ~ affected(kind, window, from_graph) ~ ')') }}
+{%- endmacro %}
+
+
+{#- A model's relation: by ref() in a model (so dbt records the dependency), or from the graph
+    where no dependency is wanted (the data tests scoped to changed rows). -#}
+{% macro _model_relation(name, from_graph=false) -%}
+    {%- if not from_graph -%}{{ return(ref(name)) }}{%- endif -%}
+    {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.name == name -%}
+        {{ return(api.Relation.create(database=node.database, schema=node.schema, identifier=node.alias)) }}
+    {%- endfor -%}
+    {{ exceptions.raise_compiler_error("no model named " ~ name) }}
+{%- endmacro %}
+
+
+{#- `column in (<affected kind>)`, or true on a full rebuild: a model's filter on its inputs. -#}
+{% macro in_affected(column, kind, window) -%}
+    {%- if not execute -%}
+        {#- parsing: render the query once so dbt records the models it reads -#}
+        {%- do affected(kind, window) -%}
+    {%- endif -%}
+    {%- if window.full -%}
+        (1 = 1)
+    {%- elif window.empty -%}
+        (1 = 0)
+    {%- else -%}
+        {{ affected_filter(column, kind, window) }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- pre-hook of a downstream incremental model: delete the rows it is about to rebuild,
+    `column in (<affected kind>)` (everything on a full rebuild), in its transaction. Column
+    and kind default to the model's meta `rebuilt_by: [column, kind]`, which the data tests
+    read too (scoped_to_changed). -#}
+{% macro delete_affected(column=none, kind=none) -%}
+    {%- if not execute or not is_incremental() -%}{{ return('') }}{%- endif -%}
+    {%- set column = column or model.config.meta.rebuilt_by[0] -%}
+    {%- set kind = kind or model.config.meta.rebuilt_by[1] -%}
+    {%- set window = load_window() -%}
+    {%- if window.empty -%}{{ return('') }}{%- endif -%}
+    delete from {{ this }} where {{ in_affected(column, kind, window) }}
+{%- endmacro %}

@@ -1,0 +1,184 @@
+{#-
+    Load-aware incremental builds. Every raw row carries `_loaded_at`; a run processes only
+    the rows loaded since each model's last run, whatever their event time.
+
+    State, in two small tables in the staging schema (created by the on-run-start hook):
+    - load_checkpoints: per run (invocation) and raw table, the run's cutoff (the newest
+      `_loaded_at` it saw at its start: rows loaded during the run wait for the next one) and
+      the table's row count then. A run whose count of rows at or before the previous cutoff
+      differs from what that run recorded has seen history rewritten (a replacing load, a
+      delete, rows stamped in the past) and says so (`history_rewritten`).
+    - model_watermarks: per incremental model, the load time it has processed up to, written
+      in the same transaction as the model's rows (post-hook), so a failed or killed build
+      never advances it.
+-#}
+
+{% macro load_state_relation(name) -%}
+    {{ return(api.Relation.create(
+        database=target.database, schema=generate_schema_name('staging', none), identifier=name)) }}
+{%- endmacro %}
+
+
+{#- on-run-start: create the state tables, record this run's cutoff and raw row counts. -#}
+{% macro record_load_checkpoint() -%}
+    {%- if not execute -%}{{ return('') }}{%- endif -%}
+    {%- set checkpoints = load_state_relation('load_checkpoints') -%}
+    {%- set watermarks = load_state_relation('model_watermarks') -%}
+    {%- do run_query('create schema if not exists ' ~ adapter.quote(checkpoints.schema)) -%}
+    {%- do run_query('create table if not exists ' ~ checkpoints ~ ' (invocation_id varchar(64), '
+        ~ 'cutoff timestamp, raw_table varchar(64), raw_rows bigint, history_rewritten boolean, '
+        ~ 'recorded_at timestamp)') -%}
+    {%- do run_query('create table if not exists ' ~ watermarks ~ ' (model_name varchar(512), '
+        ~ 'loaded_until timestamp, previous_loaded_until timestamp, was_full_rebuild boolean, '
+        ~ 'settings_fingerprint varchar(64), recorded_at timestamp)') -%}
+    {%- set previous -%}
+        (select max(cutoff) from {{ checkpoints }}
+         where recorded_at = (select max(recorded_at) from {{ checkpoints }}))
+    {%- endset -%}
+insert into {{ checkpoints }} (invocation_id, cutoff, raw_table, raw_rows, history_rewritten, recorded_at)
+select
+    '{{ invocation_id }}',
+    max(coalesce(counted.newest, cast('1900-01-01' as timestamp))) over (),
+    counted.raw_table,
+    counted.raw_rows,
+    max(case when counted.rows_until_previous <> coalesce(recorded.raw_rows, 0) then 1 else 0 end) over () = 1
+        and {{ previous }} is not null,
+    {{ dbt.current_timestamp() }}
+from (
+    {%- for table in raw_data_tables() %}
+    select
+        '{{ table }}' as raw_table,
+        count(*) as raw_rows,
+        max(_loaded_at) as newest,
+        sum(case when coalesce(_loaded_at, cast('1900-01-01' as timestamp)) <= {{ previous }} then 1 else 0 end)
+            as rows_until_previous
+    from {{ source('raw_data', table) }}
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+) as counted
+left join (
+    select raw_table, raw_rows
+    from {{ checkpoints }}
+    where recorded_at = (select max(recorded_at) from {{ checkpoints }})
+) as recorded
+    on counted.raw_table = recorded.raw_table
+{%- endmacro %}
+
+
+{#-
+    The load window of the current model: {'since', 'until', 'full'}, timestamps as SQL
+    literals. `until` is this run's cutoff, or, for a model downstream of other incremental
+    models, the oldest point any of them has processed (they may not have run in this
+    invocation). `full` when the model must be rebuilt from everything: its first build,
+    --full-refresh, no watermark yet, or history rewritten since its watermark.
+-#}
+{% macro load_window() -%}
+    {%- set fallback = {'since': "cast('1900-01-01' as timestamp)", 'until': "cast('9999-12-31' as timestamp)", 'full': true, 'empty': false} -%}
+    {%- if not execute or model.unique_id not in graph.nodes -%}{{ return(fallback) }}{%- endif -%}
+    {%- set checkpoints = load_state_relation('load_checkpoints') -%}
+    {%- set watermarks = load_state_relation('model_watermarks') -%}
+    {#- Not load_relation: dbt's relation cache predates the on-run-start hook that creates it. -#}
+    {%- set exists = run_query("select count(*) from information_schema.tables where table_schema = '"
+        ~ checkpoints.schema ~ "' and table_name = '" ~ checkpoints.identifier ~ "'").rows[0][0] -%}
+    {%- if exists == 0 -%}{{ return(fallback) }}{%- endif -%}
+
+    {%- set upstream = [] -%}
+    {%- for node_id in _upstream_incremental_models(model.unique_id) -%}
+        {%- set node = graph.nodes[node_id] -%}
+        {%- do upstream.append("'" ~ api.Relation.create(database=node.database, schema=node.schema, identifier=node.alias) ~ "'") -%}
+    {%- endfor -%}
+    {%- set query -%}
+        select
+            (select max(cutoff) from {{ checkpoints }} where invocation_id = '{{ invocation_id }}') as run_cutoff,
+            (select max(cutoff) from {{ checkpoints }}) as latest_cutoff,
+            (select max(loaded_until) from {{ watermarks }} where model_name = '{{ this }}') as since,
+            (select max(settings_fingerprint) from {{ watermarks }} where model_name = '{{ this }}') as fingerprint,
+            {%- if upstream %}
+            (select min(loaded_until) from {{ watermarks }} where model_name in ({{ upstream | join(', ') }})) as upstream_until,
+            (select count(distinct model_name) from {{ watermarks }} where model_name in ({{ upstream | join(', ') }})) as upstream_known,
+            {%- else %}
+            cast(null as timestamp) as upstream_until,
+            0 as upstream_known,
+            {%- endif %}
+            (select max(cutoff) from {{ checkpoints }} where history_rewritten
+                and cutoff > coalesce((select max(loaded_until) from {{ watermarks }} where model_name = '{{ this }}'),
+                                      cast('1900-01-01' as timestamp))) as rewritten_at
+    {%- endset -%}
+    {%- set row = run_query(query).rows[0] -%}
+    {%- set run_cutoff = row['run_cutoff'] if row['run_cutoff'] is not none else row['latest_cutoff'] -%}
+    {%- if not upstream -%}
+        {%- set until = run_cutoff -%}
+    {%- elif row['upstream_known'] == upstream | length and row['upstream_until'] is not none -%}
+        {%- set until = row['upstream_until'] if run_cutoff is none or row['upstream_until'] < run_cutoff else run_cutoff -%}
+    {%- else -%}
+        {%- set until = none -%}{#- an upstream model was never built: nothing is known yet -#}
+    {%- endif -%}
+    {%- set since = row['since'] -%}
+    {%- set full = (not is_incremental()) or since is none or until is none or row['rewritten_at'] is not none
+        or row['fingerprint'] != results_settings_fingerprint() -%}
+    {%- set until_sql = "cast('" ~ until ~ "' as timestamp)" if until is not none else "cast('1900-01-01' as timestamp)" -%}
+    {%- set since_sql = "cast('" ~ since ~ "' as timestamp)" if since is not none else fallback.since -%}
+    {{ return({'since': since_sql, 'until': until_sql, 'full': full,
+               'empty': (not full) and until <= since}) }}
+{%- endmacro %}
+
+
+{#- The incremental models a node reads, directly or through views and ephemeral models. -#}
+{% macro _upstream_incremental_models(unique_id) -%}
+    {%- set found = [] -%}
+    {%- set seen = [] -%}
+    {%- set queue = graph.nodes[unique_id].depends_on.nodes | list -%}
+    {%- for _ in range(200) if queue -%}
+        {%- set node_id = queue.pop(0) -%}
+        {%- if node_id not in seen and node_id in graph.nodes -%}
+            {%- do seen.append(node_id) -%}
+            {%- set node = graph.nodes[node_id] -%}
+            {%- if node.resource_type == 'model' and node.config.materialized == 'incremental' -%}
+                {%- do found.append(node_id) -%}
+            {%- elif node.resource_type == 'model' -%}
+                {%- do queue.extend(node.depends_on.nodes) -%}
+            {%- endif -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(found) }}
+{%- endmacro %}
+
+
+{#- post-hooks of every model (dbt_project.yml), inside the model's transaction; for an
+    incremental model: record the load time it has now processed up to, then drop older
+    records. Nothing for other models. -#}
+{% macro insert_watermark() -%}
+    {%- if not execute or model.config.materialized != 'incremental' -%}{{ return('') }}{%- endif -%}
+    {%- set window = load_window() -%}
+    insert into {{ load_state_relation('model_watermarks') }}
+        (model_name, loaded_until, previous_loaded_until, was_full_rebuild, settings_fingerprint, recorded_at)
+    select
+        '{{ this }}',
+        {{ window.until }},
+        {{ 'cast(null as timestamp)' if window.full else window.since }},
+        {{ 'true' if window.full else 'false' }},
+        '{{ results_settings_fingerprint() }}',
+        {{ dbt.current_timestamp() }}
+{%- endmacro %}
+
+{% macro prune_watermarks() -%}
+    {%- if not execute or model.config.materialized != 'incremental' -%}{{ return('') }}{%- endif -%}
+    {%- set watermarks = load_state_relation('model_watermarks') -%}
+    delete from {{ watermarks }}
+    where
+        model_name = '{{ this }}'
+        and recorded_at < (select max(newest.recorded_at) from {{ watermarks }} as newest where newest.model_name = '{{ this }}')
+{%- endmacro %}
+
+
+{#- The settings a model's rows depend on besides the raw rows (the vars that change results):
+    a model built under other settings is rebuilt in full, so results are a function of the
+    raw rows and the vars, whatever was built before. -#}
+{% macro results_settings_fingerprint() -%}
+    {%- set settings = {
+        'attribution_lookback_days': var('attribution_lookback_days'),
+        'attribution_half_life_days': var('attribution_half_life_days'),
+        'raw_data_tables': var('raw_data_tables'),
+    } -%}
+    {{ return(local_md5(tojson(settings, sort_keys=true))) }}
+{%- endmacro %}

@@ -1,0 +1,93 @@
+{#-
+    Tests whose cost follows the new data. A data test on an incremental model reads, after an
+    incremental build, only the rows of the keys that build rebuilt, whole (old and new rows
+    of a key alike, so a duplicate across them is still caught); after a full rebuild, or
+    with `--vars '{test_scope: full}'`, the whole table. The model declares what it is rebuilt
+    by in its meta: `rebuilt_by: [column, kind]` (kind: an `affected` kind, or `checked` for the
+    base models, whose rows carry `checked_until`). A test of columns that do not include that
+    column reads the whole table (its rows need not share the key).
+
+    Returns a relation-like expression for `from`: the model, or a subquery of it.
+-#}
+{% macro scoped_to_changed(model, columns=none) -%}
+    {%- set node = _model_node_of(model) if execute else none -%}
+    {%- set rebuilt_by = node.config.meta.get('rebuilt_by') if node is not none else none -%}
+    {%- if rebuilt_by is none or (columns is not none and rebuilt_by[0] not in columns) -%}
+        {{ return(model) }}
+    {%- endif -%}
+    {%- set filter = rebuilt_keys_filter(model, rebuilt_by[0]) -%}
+    {{ return(model if filter == '(1 = 1)' else '(select * from ' ~ model ~ ' where ' ~ filter ~ ') as rows_rebuilt') }}
+{%- endmacro %}
+
+
+{#-
+    A predicate on `column_expr` that keeps the keys the last build of `model` (a relation
+    with meta `rebuilt_by`) rebuilt, e.g. the months a monthly mart recomputed: what a
+    reconciliation test compares. `(1 = 1)` after a full rebuild, with test_scope full, or for
+    a model without `rebuilt_by`.
+-#}
+{% macro rebuilt_keys_filter(model, column_expr) -%}
+    {%- if not execute or var('test_scope', 'changed') == 'full' -%}{{ return('(1 = 1)') }}{%- endif -%}
+    {%- if var('test_scope', 'changed') != 'changed' -%}
+        {{ exceptions.raise_compiler_error("var test_scope must be 'changed' (the default: test what the last build rebuilt) or 'full', got '" ~ var('test_scope') ~ "'") }}
+    {%- endif -%}
+    {%- set node = _model_node_of(model) -%}
+    {%- set rebuilt_by = node.config.meta.get('rebuilt_by') if node is not none else none -%}
+    {%- if rebuilt_by is none -%}{{ return('(1 = 1)') }}{%- endif -%}
+    {%- set row = run_query("select max(loaded_until), max(previous_loaded_until), "
+        ~ "max(case when was_full_rebuild then 1 else 0 end) from "
+        ~ load_state_relation('model_watermarks') ~ " where model_name = '" ~ model ~ "'").rows[0] -%}
+    {%- if row[1] is none or row[2] == 1 -%}{{ return('(1 = 1)') }}{%- endif -%}
+    {%- set window = {'since': "cast('" ~ row[1] ~ "' as timestamp)", 'until': "cast('" ~ row[0] ~ "' as timestamp)",
+                      'full': false, 'empty': false} -%}
+    {%- if rebuilt_by[1] == 'checked' -%}
+        {{ return('(' ~ column_expr ~ ' is null or ' ~ column_expr ~ ' in (select changed.' ~ rebuilt_by[0]
+            ~ ' from ' ~ model ~ ' as changed where changed.checked_until > ' ~ window.since ~ '))') }}
+    {%- endif -%}
+    {{ return('(' ~ affected_filter(column_expr, rebuilt_by[1], window, from_graph=true) ~ ')') }}
+{%- endmacro %}
+
+
+{#- The graph node of the model a relation names (none for anything else). -#}
+{% macro _model_node_of(relation) -%}
+    {%- for node in graph.nodes.values() if node.resource_type == 'model'
+            and node.alias == relation.identifier and node.schema == relation.schema -%}
+        {{ return(node) }}
+    {%- endfor -%}
+    {{ return(none) }}
+{%- endmacro %}
+
+
+{#- The project's versions of dbt's built-in tests, scoped to what the last build rebuilt. -#}
+{% test unique(model, column_name) %}
+select
+    {{ column_name }} as unique_field,
+    count(*) as n_records
+from {{ scoped_to_changed(model, [column_name]) }}
+where {{ column_name }} is not null
+group by {{ column_name }}
+having count(*) > 1
+{% endtest %}
+
+{% test not_null(model, column_name) %}
+select {{ column_name }}
+from {{ scoped_to_changed(model) }}
+where {{ column_name }} is null
+{% endtest %}
+
+{% test accepted_values(model, column_name, values, quote=True) %}
+with all_values as (
+    select
+        {{ column_name }} as value_field,
+        count(*) as n_records
+    from {{ scoped_to_changed(model) }}
+    group by {{ column_name }}
+)
+select *
+from all_values
+where value_field not in (
+    {%- for value in values %}
+    {% if quote %}'{{ value }}'{% else %}{{ value }}{% endif %}{{ ',' if not loop.last }}
+    {%- endfor %}
+)
+{% endtest %}
