@@ -26,7 +26,7 @@ new_users as (
         cast({{ dbt.date_trunc('month', 'first_session_at') }} as date) as month,
         count(*) as new_users
     from users
-    group by 1
+    group by cast({{ dbt.date_trunc('month', 'first_session_at') }} as date)
 
 ),
 

@@ -87,7 +87,7 @@ new_paying_users as (
         first_paid_channel as channel,
         count(*) as new_paying_users
     from first_payments
-    group by 1, 2
+    group by cast({{ dbt.date_trunc('month', 'first_paid_at') }} as date), first_paid_channel
 
 ),
 
