@@ -19,6 +19,17 @@
 {%- endmacro %}
 
 
+{#- Whether the load-state tables exist (not before the first run's on-run-start hook; a
+    `dbt compile` runs no hooks). Not load_relation: dbt's relation cache predates the hook
+    that creates them. -#}
+{% macro load_state_exists() -%}
+    {%- set relation = load_state_relation('model_watermarks') -%}
+    {%- set found = run_query("select count(*) from information_schema.tables where table_schema = '"
+        ~ relation.schema ~ "' and table_name = '" ~ relation.identifier ~ "'").rows[0][0] -%}
+    {{ return(found > 0) }}
+{%- endmacro %}
+
+
 {#- on-run-start: create the state tables, record this run's cutoff and raw row counts. -#}
 {% macro record_load_checkpoint() -%}
     {%- if not execute -%}{{ return('') }}{%- endif -%}
@@ -77,10 +88,7 @@ left join (
     {%- if not execute or model.unique_id not in graph.nodes -%}{{ return(fallback) }}{%- endif -%}
     {%- set checkpoints = load_state_relation('load_checkpoints') -%}
     {%- set watermarks = load_state_relation('model_watermarks') -%}
-    {#- Not load_relation: dbt's relation cache predates the on-run-start hook that creates it. -#}
-    {%- set exists = run_query("select count(*) from information_schema.tables where table_schema = '"
-        ~ checkpoints.schema ~ "' and table_name = '" ~ checkpoints.identifier ~ "'").rows[0][0] -%}
-    {%- if exists == 0 -%}{{ return(fallback) }}{%- endif -%}
+    {%- if not load_state_exists() -%}{{ return(fallback) }}{%- endif -%}
 
     {%- set upstream = [] -%}
     {%- for node_id in _upstream_incremental_models(model.unique_id) -%}

@@ -33,7 +33,7 @@
     {%- endif -%}
     {%- set node = _model_node_of(model) -%}
     {%- set rebuilt_by = node.config.meta.get('rebuilt_by') if node is not none else none -%}
-    {%- if rebuilt_by is none -%}{{ return('(1 = 1)') }}{%- endif -%}
+    {%- if rebuilt_by is none or not load_state_exists() -%}{{ return('(1 = 1)') }}{%- endif -%}
     {%- set row = run_query("select max(loaded_until), max(previous_loaded_until), "
         ~ "max(case when was_full_rebuild then 1 else 0 end) from "
         ~ load_state_relation('model_watermarks') ~ " where model_name = '" ~ model ~ "'").rows[0] -%}
