@@ -38,8 +38,9 @@ credits as (
         conversion_month as month,
         channel,
         '{{ attribution_model }}' as attribution_model,
-        {{ attribution_model }}_weight as credit,
-        {{ attribution_model }}_weight * conversion_revenue as revenue_credit
+        -- numeric, so the sums are exact whatever order the rows are added in
+        cast({{ attribution_model }}_weight as numeric(38, 18)) as credit,
+        cast({{ attribution_model }}_weight as numeric(38, 18)) * conversion_revenue as revenue_credit
     from touchpoints
     where {{ attribution_model }}_weight > 0
     {% if not loop.last %}union all{% endif %}
@@ -53,8 +54,8 @@ final as (
         month,
         channel,
         attribution_model,
-        sum(credit) as attributed_conversions,
-        sum(revenue_credit) as attributed_revenue
+        cast(sum(credit) as numeric(38, 10)) as attributed_conversions,
+        cast(sum(revenue_credit) as numeric(38, 10)) as attributed_revenue
     from credits
     group by month, channel, attribution_model
 

@@ -134,7 +134,14 @@ final as (
                 else 0.2 / (touch_count - 2)
             end as double precision
         ) as position_based_weight,
-        cast(decay / sum(decay) over (partition by conversion_session_id) as double precision)
+        cast(
+            decay / sum(decay) over (
+                -- a fixed order of summation, so a conversion rebuilt on its own gets the
+                -- very same double as in a full build
+                partition by conversion_session_id order by touch_position
+                rows between unbounded preceding and unbounded following
+            ) as double precision
+        )
             as time_decay_weight
     from touches_decayed
 
