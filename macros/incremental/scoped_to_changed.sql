@@ -34,9 +34,11 @@
     {%- set node = _model_node_of(model) -%}
     {%- set rebuilt_by = node.config.meta.get('rebuilt_by') if node is not none else none -%}
     {%- if rebuilt_by is none or not load_state_exists() -%}{{ return('(1 = 1)') }}{%- endif -%}
-    {%- set row = run_query("select max(loaded_until), max(previous_loaded_until), "
+    {%- set rows = run_query("select max(loaded_until), max(previous_loaded_until), "
         ~ "max(case when was_full_rebuild then 1 else 0 end) from "
-        ~ load_state_relation('model_watermarks') ~ " where model_name = '" ~ model ~ "'").rows[0] -%}
+        ~ load_state_relation('model_watermarks') ~ " where model_name = '" ~ model ~ "'").rows -%}
+    {#- no row at all only from a dry run's recording driver: render the scoped SQL -#}
+    {%- set row = rows[0] if rows | length > 0 else ['9999-12-31', '1900-01-01', 0] -%}
     {%- if row[1] is none or row[2] == 1 -%}{{ return('(1 = 1)') }}{%- endif -%}
     {%- set window = {'since': "cast('" ~ row[1] ~ "' as timestamp)", 'until': "cast('" ~ row[0] ~ "' as timestamp)",
                       'full': false, 'empty': false} -%}
