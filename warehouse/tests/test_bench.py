@@ -1,5 +1,6 @@
-"""The benchmark runs end to end at scales 1 and 10 and writes every timing and ratio; its late
-rows are spread over the whole history.
+"""The benchmark runs end to end at scale 1 and writes every timing and ratio; its late rows are
+spread over the whole history. (Scale 10 and 100 are `make bench SCALE=N` runs, recorded in
+bench/RESULTS.md; a scale-10 run here cost CI about 8 minutes for no more coverage.)
 
 Timings are measured, not asserted: this test checks that each step ran and was recorded.
 """
@@ -82,7 +83,7 @@ def test_results_file_keeps_one_section_per_scale() -> None:
 
 @pytest.mark.e2e
 @pytest.mark.slow
-@pytest.mark.parametrize("scale", ["1", "10"])
+@pytest.mark.parametrize("scale", ["1"])
 def test_bench_runs_every_step(tmp_path: Path, scale: str) -> None:
     out = tmp_path / "RESULTS.md"
     result = CliRunner().invoke(main, ["bench", "--scale", scale, "--out", str(out)])
