@@ -52,7 +52,9 @@ def reference(
     return everything(dbt_project)
 
 
-@pytest.mark.parametrize("seed", [1, 2, 5, 6, 7])
+# Two kills per CI run (one incremental, one full refresh): each kill costs the next build the
+# run lock's 30 s stale wait on top of two builds.
+@pytest.mark.parametrize("seed", [1, 2])
 def test_a_build_killed_at_a_random_point_heals_on_the_next_run(
     dbt_project: DbtProject, reference: dict[str, Counter[str]], seed: int
 ) -> None:
