@@ -1,6 +1,6 @@
 {#-
     The calendar: one row per day from the var `calendar_start_date` for 10,000 days (27 years),
-    built from a cross join of digits (portable: Redshift has no generate_series). MetricFlow's
+    built from a cross join of digits (portable: Redshift has no series function for tables). MetricFlow's
     time spine (see _marts__models.yml).
 -#}
 {{ config(dist='all', sort=['date_day']) }}

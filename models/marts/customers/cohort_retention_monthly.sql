@@ -38,7 +38,7 @@ digits as (
 
 month_offsets as (
 
-    -- 0..9999 without generate_series (which Redshift only runs on the leader node)
+    -- 0..9999 from a cross join of digits (a series function runs only on the leader node on Redshift)
     select
         thousands.digit * 1000 + hundreds.digit * 100 + tens.digit * 10 + ones.digit
             as months_since_first
