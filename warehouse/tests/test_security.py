@@ -222,14 +222,15 @@ def test_a_corrupt_port_file_is_one_line_and_down_still_stops_the_server(
 
 
 def test_a_wrong_password_file_is_one_line(
-    warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch
+    warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("WAREHOUSE_ROOT", str(warehouse.root))
+    (tmp_path / "channel.csv").write_text("channelname\nGoogle\n")  # a load that would work
     path = warehouse.passwords / LOADER
     secret = path.read_text()
     path.write_text("not-the-password\n")
     try:
-        result = CliRunner().invoke(main, ["load", str(warehouse.root)])
+        result = CliRunner().invoke(main, ["load", "--append", str(tmp_path)])
     finally:
         path.write_text(secret)
     assert result.exit_code == 1 and "Traceback" not in result.output
