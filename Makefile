@@ -16,8 +16,11 @@ build: install
 	@# The local production manifest, where `dbt build --target dev --defer` finds it (DBT_STATE).
 	mkdir -p $(STATE_LOCAL) && cp target/manifest.json $(STATE_LOCAL)/manifest.json
 
+# The test files run on TEST_WORKERS processes (pytest-xdist), each with its own throw-away
+# warehouse; a file's tests stay together, in order, on one worker. TEST_WORKERS=0: one process.
+TEST_WORKERS ?= 2
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 install: $(VENV)/.installed
 

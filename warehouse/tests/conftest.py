@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 from collections import Counter
 from collections.abc import Iterator
@@ -81,12 +82,22 @@ def assert_same_rows(expected: dict[str, Counter[str]], found: dict[str, Counter
             f"{list(extra)[:3]}")
 
 
+def _unused_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 @pytest.fixture(scope="session")
 def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse]:
     """A fresh embedded PostgreSQL for this test session, deleted afterwards."""
     root = tmp_path_factory.mktemp("warehouse")
     env_port = os.environ.pop("WAREHOUSE_PORT", None)
     wh = Warehouse(root)
+    # A port of its own (the kernel's pick), not the default: `make test` starts one of these
+    # per worker at the same moment, and two would otherwise both choose the free default.
+    wh.home.mkdir(parents=True)
+    wh.port_file.write_text(f"{_unused_port()}\n")
     wh.up()
     try:
         yield wh
