@@ -130,8 +130,10 @@ def first_error(output: str) -> str:
     lines = [_TIMESTAMP.sub("", line).strip() for line in _COLOUR.sub("", output).splitlines()]
     lines = [line for line in lines if line]
     start = 0
-    for marker in ("Completed with", "Encountered an error"):
-        start = max(start, next((n + 1 for n, line in enumerate(lines) if marker in line), 0))
+    # After dbt's summary line; "Encountered an error while running operation: <heading>"
+    # carries the heading itself.
+    for marker, skip in (("Completed with", 1), ("Encountered an error", 0)):
+        start = max(start, next((n + skip for n, line in enumerate(lines) if marker in line), 0))
     for index in range(start, len(lines)):
         if _ERROR_HEAD.search(lines[index]):
             heading, detail = lines[index], lines[index + 1:index + 2]

@@ -262,6 +262,7 @@ class StandinState:
     catalog: Catalog
     prefix: str  # the ci target's schema prefix ('pr_0_'), '' on prod
     roles_exist: bool
+    privileged: bool = True  # what the hooks' privilege checks are told (can create, grant)
     schemas: set[str] = field(default_factory=set)
     relations: dict[tuple[str, str], str] = field(default_factory=dict)  # -> 'table' | 'view'
     temporary: dict[str, list[Column]] = field(default_factory=dict)  # a unit test's result
@@ -376,6 +377,8 @@ class StandinConnection:
             self._track(text)
         if lower.startswith("select pg_backend_pid()"):
             return [("pg_backend_pid", 23)], [(4242,)]
+        if re.search(r"\bas\s+(can_create_roles|can_grant)\s*$", lower):
+            return [("allowed", 16)], [(state.privileged,)]
         if "from pg_namespace" in lower and "nspname" in lower and "count(" in lower:
             wanted = re.search(r"nspname\s*=\s*'([^']+)'", lower)
             exists = bool(wanted and wanted.group(1) in state.schemas)
@@ -491,7 +494,10 @@ def install_standin(workdir: Path) -> None:
 
     settings = json.loads((workdir / "standin.json").read_text(encoding="utf-8"))
     catalog = Catalog.load(Path(settings["catalog"]))
-    state = StandinState(catalog, settings["prefix"], settings["second_build"])
+    privileged = settings.get("privileged", True)
+    # Unprivileged: a new cluster's case, where the access roles do not exist yet either.
+    state = StandinState(catalog, settings["prefix"], settings["second_build"] and privileged,
+                         privileged=privileged)
     if settings["second_build"]:  # everything the local build has, as this target names it
         state.schemas = {settings["prefix"] + schema for schema, _ in catalog.relations}
         state.relations = {(settings["prefix"] + schema if schema != "raw_data" else schema,
@@ -554,13 +560,16 @@ class DryRun:
 
 def dry_run(project_dir: Path, workdir: Path, catalog: Path,
             targets: Sequence[str] = ("prod", "ci"),
-            operations: dict[str, tuple[str, str]] | None = None, parallel: int = 2) -> DryRun:
-    """dbt build (first and second) on each target and the run-operations (on prod; default
-    OPERATIONS), captured; the targets' runs side by side."""
+            operations: dict[str, tuple[str, str]] | None = None, parallel: int = 2,
+            builds: bool = True, privileged: bool = True) -> DryRun:
+    """dbt build (first and second; not with builds=False) on each target and the
+    run-operations (on prod; default OPERATIONS), captured; the targets' runs side by side.
+    privileged=False: a new cluster where the access roles are missing and the hooks'
+    privilege checks hear that the dbt user may neither create roles nor grant."""
     ops = OPERATIONS if operations is None else operations
     with ThreadPoolExecutor(max_workers=parallel) as pool:
-        parts = list(pool.map(lambda target: _dry_run_target(project_dir, workdir, catalog,
-                                                             target, ops), targets))
+        parts = list(pool.map(lambda target: _dry_run_target(
+            project_dir, workdir, catalog, target, ops, builds, privileged), targets))
     result = DryRun()
     for part in parts:
         result.statements += part.statements
@@ -570,7 +579,8 @@ def dry_run(project_dir: Path, workdir: Path, catalog: Path,
 
 
 def _dry_run_target(project_dir: Path, workdir: Path, catalog: Path, target: str,
-                    operations: dict[str, tuple[str, str]]) -> DryRun:
+                    operations: dict[str, tuple[str, str]], builds: bool = True,
+                    privileged: bool = True) -> DryRun:
     result = DryRun()
     target_dir = workdir / target
     profiles = write_profiles(target_dir / "profiles", redshift_target(
@@ -580,7 +590,7 @@ def _dry_run_target(project_dir: Path, workdir: Path, catalog: Path, target: str
         # Tests send the same on every run: the second build runs models and snapshots.
         ("second build", ["build", "--exclude", "resource_type:test",
                           "resource_type:unit_test"], True),
-    ]
+    ] if builds else []
     steps += [(f"run-operation {name}", ["run-operation", name, "--args", args], True)
               for name, (on, args) in operations.items() if on == target]
     for label, args, second in steps:
@@ -589,7 +599,7 @@ def _dry_run_target(project_dir: Path, workdir: Path, catalog: Path, target: str
         step_dir.mkdir(parents=True, exist_ok=True)
         (step_dir / "statements.jsonl").write_text("")
         (step_dir / "standin.json").write_text(json.dumps({
-            "catalog": str(catalog), "second_build": second,
+            "catalog": str(catalog), "second_build": second, "privileged": privileged,
             "prefix": f"{CI_SCHEMA}_" if target == "ci" else "",
         }))
         dbt = Dbt(project_dir, profiles, target_path=target_dir / "target",

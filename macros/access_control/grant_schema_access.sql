@@ -7,6 +7,8 @@
     (which would let them plant a function or a table that a loader or dbt then runs). The
     schema and its tables belong to the loader role. Table-level SELECT on every mart is also
     the dbt `grants` config in dbt_project.yml, which dbt re-applies whenever a table is rebuilt.
+    Granting needs the schema's owner (or a superuser): checked per schema first, so a missing
+    right stops the hook with one line naming the schema, not a driver error.
 -#}
 {% macro grant_schema_access() %}
     {#- compile and docs render hooks too: act only when dbt really runs -#}
@@ -27,10 +29,18 @@
         {%- do statements.append('grant usage on schema raw_data to ' ~ engineers) -%}
         {%- do statements.append('grant select, insert, update, delete, truncate on all tables '
                                  ~ 'in schema raw_data to ' ~ engineers) -%}
+        {%- set checked = [] -%}
         {%- for statement in statements -%}
             {#- A run that built only part of the project may not have every schema yet. -#}
             {%- set schema = statement.split(' schema ')[1].split(' ')[0] -%}
             {%- if adapter.check_schema_exists(target.database, schema) -%}
+                {%- if schema not in checked -%}
+                    {%- do require_privilege(adapter.dispatch('can_grant_on_schema')(schema),
+                        'grant on schema ' ~ schema,
+                        'owning the schema, or superuser (an admin: `alter schema ' ~ schema
+                        ~ ' owner to ' ~ target.user ~ '`)') -%}
+                    {%- do checked.append(schema) -%}
+                {%- endif -%}
                 {%- do run_query(statement) -%}
             {%- endif -%}
         {%- endfor -%}
@@ -49,4 +59,23 @@
 
 {% macro redshift__access_grantee(role) -%}
     {{ return('role ' ~ role) }}
+{%- endmacro %}
+
+{#- Whether the dbt user may grant on a schema (and the tables in it): PostgreSQL says so for
+    the owner, its members and superusers. -#}
+{% macro default__can_grant_on_schema(schema) -%}
+    {%- set result = run_query(
+        "select has_schema_privilege(current_user, '" ~ schema ~ "', 'USAGE WITH GRANT OPTION')"
+        ~ " as can_grant") -%}
+    {{ return(result.rows | length > 0 and result.rows[0][0]) }}
+{%- endmacro %}
+
+{#- Redshift: the schema's owner, or a superuser. -#}
+{% macro redshift__can_grant_on_schema(schema) -%}
+    {%- set result = run_query(
+        "select (select count(*) from pg_user where usename = current_user and usesuper)"
+        ~ " + (select count(*) from pg_namespace as n join pg_user as u"
+        ~ " on n.nspowner = u.usesysid where n.nspname = '" ~ schema ~ "'"
+        ~ " and u.usename = current_user) > 0 as can_grant") -%}
+    {{ return(result.rows | length > 0 and result.rows[0][0]) }}
 {%- endmacro %}

@@ -4,6 +4,7 @@ dry run of a small project that does each wrong thing once."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,8 @@ from warehouse.redshift import (
     parse_problem,
     unsupported,
 )
+
+from .conftest import PROJECT_ROOT
 
 ROLES = ("analytics_users", "data_engineers")
 
@@ -238,3 +241,24 @@ def test_a_dry_run_finds_what_each_bad_model_sends(tmp_path: Path) -> None:
         f"model.mini.{name[:-4]}" for name in MINI_MODELS}
     second = [s.sql for s in result.statements if s.run == "prod, second build"]
     assert any("rename to" in sql for sql in second)  # the tables existed: dbt swapped them
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(("operation", "says"), [
+    ("create_access_roles", "may not create the roles analytics_users, data_engineers: that "
+                            "needs superuser or the CREATE ROLE privilege"),
+    ("grant_schema_access", "may not grant on schema adhoc: that needs owning the schema, "
+                            "or superuser"),
+])
+def test_a_missing_permission_stops_the_hook_in_one_line(tmp_path: Path, operation: str,
+                                                         says: str) -> None:
+    catalog = tmp_path / "catalog.json"
+    catalog.write_text(json.dumps({"nodes": {}, "sources": {}}))
+    result = dry_run(PROJECT_ROOT, tmp_path / "work", catalog, targets=("prod",),
+                     operations={operation: ("prod", "{}")}, builds=False, privileged=False)
+    [failure] = result.failures
+    assert says in failure.reason, failure.reason
+    assert "Traceback" not in failure.reason and "\n" not in failure.reason
+    sent = [re.sub(r"/\*.*?\*/", "", statement.sql, flags=re.S).strip().lower()
+            for statement in result.statements]
+    assert not any(sql.startswith(("create role", "grant ")) for sql in sent), sent
