@@ -92,6 +92,11 @@ def down() -> None:
 def status() -> None:
     """Say whether the warehouse runs, where, and how much raw data it holds."""
     wh = _warehouse()
+    if orphans := wh.orphaned_servers():
+        click.echo(f"a server started on {wh.pgdata} still runs (pid "
+                   f"{', '.join(str(server.pid) for server in orphans)}), but its data directory "
+                   "is gone: 'warehouse down' stops it")
+        sys.exit(3)
     if not wh.is_initialised():
         click.echo(f"no warehouse yet in {wh.home}: run 'warehouse up'")
         sys.exit(3)

@@ -19,6 +19,7 @@ import pwd
 import re
 import secrets
 import shutil
+import signal
 import socket
 import stat
 import subprocess
@@ -27,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+
+import psutil
 
 from warehouse.dbt import Target, local_target
 
@@ -178,6 +181,10 @@ class Warehouse:
 
     def up(self) -> bool:
         """Create the warehouse if needed and start it. Returns False if it was already running."""
+        if orphans := self.orphaned_servers():
+            raise WarehouseError(
+                f"a server started on {self.pgdata} still runs (pid {orphans[0].pid}) but its "
+                "data directory is gone: run 'warehouse down' first")
         self.home.mkdir(parents=True, exist_ok=True)
         self._own(self.home)
         if not self.is_initialised():
@@ -236,11 +243,32 @@ class Warehouse:
     def down(self) -> bool:
         """Stop the server. Returns False if it was not running.
 
-        Needs nothing but the data directory: no password, port or connection."""
-        if not self.is_running():
-            return False
-        self._pg_ctl(["-w", "-m", "fast", "stop"])
-        return True
+        Needs nothing but the data directory: no password, port or connection. A server whose
+        data directory was deleted or moved while it ran is found by its command line (it was
+        started on this path) and stopped by signal, as pg_ctl would (fast shutdown)."""
+        if self.is_running():
+            self._pg_ctl(["-w", "-m", "fast", "stop"])
+            return True
+        orphans = self.orphaned_servers()
+        for server in orphans:
+            server.send_signal(signal.SIGINT)  # PostgreSQL's fast shutdown
+        _, alive = psutil.wait_procs(orphans, timeout=60)
+        for server in alive:
+            server.kill()
+        return bool(orphans)
+
+    def orphaned_servers(self) -> list[psutil.Process]:
+        """PostgreSQL servers started on this warehouse's data directory that pg_ctl cannot
+        reach: the directory (or .warehouse/) was deleted or moved while they ran."""
+        if self.is_initialised() and self.is_running():
+            return []
+        found = []
+        for process in psutil.process_iter(["cmdline"]):
+            argv = process.info["cmdline"] or []
+            if (len(argv) > 2 and Path(argv[0]).name == "postgres" and "-D" in argv[:-1]
+                    and argv[argv.index("-D") + 1] == str(self.pgdata)):
+                found.append(process)
+        return found
 
     def destroy(self) -> None:
         """Stop the server and delete all warehouse data."""

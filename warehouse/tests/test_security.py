@@ -235,3 +235,45 @@ def test_a_wrong_password_file_is_one_line(
         path.write_text(secret)
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "password authentication failed" in result.output
+
+
+def test_a_deleted_warehouse_dir_is_one_line_and_down_still_stops_its_server(
+    fresh: Warehouse, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    fresh.up()
+    monkeypatch.setenv("WAREHOUSE_ROOT", str(fresh.root))
+    moved = tmp_path.parent / f"{tmp_path.name}-moved"
+    fresh.home.rename(moved)  # as `rm -rf .warehouse` would leave it, but recoverable
+    try:
+        for args in (["status"], ["up"], ["uri"], ["load", str(tmp_path)], ["psql"]):
+            result = CliRunner().invoke(main, args)
+            assert result.exit_code != 0 and "Traceback" not in result.output, (args, result)
+            assert len(result.output.strip().splitlines()) == 1, (args, result.output)
+        assert "still runs" in CliRunner().invoke(main, ["status"]).output
+        result = CliRunner().invoke(main, ["down"])
+        assert result.exit_code == 0 and "stopped" in result.output, result.output
+        assert not fresh.orphaned_servers()
+    finally:
+        for server in fresh.orphaned_servers():
+            server.kill()
+        moved.rename(fresh.home)
+
+
+def test_a_read_only_warehouse_dir_is_one_line_and_down_stops_the_server(
+    fresh: Warehouse, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    fresh.up()
+    monkeypatch.setenv("WAREHOUSE_ROOT", str(fresh.root))
+    modes = {path: path.stat().st_mode for path in [fresh.home, *fresh.home.rglob("*")]}
+    for path in modes:
+        path.chmod(modes[path] & ~0o222)
+    try:
+        for args in (["status"], ["uri"], ["load", "--append", str(tmp_path)], ["down"]):
+            result = CliRunner().invoke(main, args)
+            assert "Traceback" not in result.output, (args, result.output)
+            assert len(result.output.strip().splitlines()) <= 1, (args, result.output)
+    finally:
+        for path, mode in modes.items():
+            path.chmod(mode)
+    CliRunner().invoke(main, ["down"])
+    assert not fresh.is_running() and not fresh.orphaned_servers()
