@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DBT := $(BIN)/dbt
 
-.PHONY: build test install up down docs docs-static lock clean bench lint conventions redshift-check semantic-check slim-ci ci dashboards lint-workflows
+.PHONY: build test install up down docs docs-static lock clean bench lint conventions redshift-check semantic-check slim-ci ci dashboards dashboards-serve lint-workflows
 
 build: install
 	$(BIN)/warehouse up
@@ -87,10 +87,15 @@ docs-static: up
 	$(DBT) docs generate --static
 	@echo "docs: $(CURDIR)/target/static_index.html"
 
-# The dashboards (Streamlit, dashboards/) on http://127.0.0.1:$(DASHBOARDS_PORT), logged in as
+# The dashboards (dashboards/) as a static site in target/dashboards/, next to the static docs
+# (make docs-static): every page and month as HTML with SVG charts, read from the marts as
 # `dashboards`, a member of analytics_users. Needs a `make build` first (the marts and the role).
-DASHBOARDS_PORT ?= 8501
 dashboards: up
+	$(BIN)/warehouse dashboards --out target/dashboards
+
+# The same pages live (Streamlit) on http://127.0.0.1:$(DASHBOARDS_PORT), with a month picker.
+DASHBOARDS_PORT ?= 8501
+dashboards-serve: up
 	$(BIN)/warehouse dashboards --port $(DASHBOARDS_PORT)
 
 up: install

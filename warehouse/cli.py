@@ -304,13 +304,24 @@ def redshift_check(target_path: Path) -> None:
 @main.command()
 @click.option("--port", type=int, default=8501, show_default=True,
               help="Port on 127.0.0.1 to serve the dashboards on.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Instead of serving them, write the dashboards to DIR as a static site.")
 @user_errors
-def dashboards(port: int) -> None:
-    """Serve the dashboards (Streamlit), logged in as a member of analytics_users."""
+def dashboards(port: int, out_dir: Path | None) -> None:
+    """Serve the dashboards (Streamlit), logged in as a member of analytics_users; or, with
+    --out, write every page (each month of it) to a static site."""
     from warehouse.dashboards import ensure_reader, streamlit_command
 
     wh = _warehouse()
     _require_running(wh)
+    if out_dir is not None:
+        from warehouse.static_dashboards import build
+
+        started = time.perf_counter()
+        written = build(out_dir, ensure_reader(wh), wh.root / "dashboards")
+        click.echo(f"dashboards: {len(written)} pages in {time.perf_counter() - started:.1f}s, "
+                   f"open {(out_dir / 'index.html').resolve()}")
+        return
     os.environ["DASHBOARDS_URI"] = ensure_reader(wh)
     click.echo(f"dashboards: http://127.0.0.1:{port} (as {os.environ['DASHBOARDS_URI']})")
     argv = streamlit_command(wh.root, port)

@@ -173,3 +173,61 @@ def test_every_page_renders_its_charts_and_the_marts_numbers(
     for channel, model, revenue in in_mart:
         assert on_page[(channel, model)] == pytest.approx(float(revenue), abs=0.005)
         assert from_mf[(channel, model)] == pytest.approx(float(revenue), abs=1e-6)
+
+
+MARKS_DRAWN = """() => [...document.querySelectorAll("figure.chart")].map(chart =>
+    chart.querySelectorAll("svg g[class*='mark-'] path, svg g[class*='mark-'] line").length)"""
+
+
+def test_the_static_site_has_every_page_with_its_charts_and_the_marts_numbers(
+    built: DbtProject, tmp_path: Path
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from warehouse.static_dashboards import build
+
+    site = tmp_path / "site"
+    uri = ensure_reader(built.warehouse)
+    assert "postgres@" not in uri
+    written = build(site, uri, PROJECT_ROOT / "dashboards")
+    names = {path.name for path in written}
+    months = [f"{page}-{MONTH}.html" for page in ("marketing-attribution", "channel-paths")]
+    assert {"index.html", *(f"{page}.html" for page in exposure_pages().values()),
+            *months} <= names, names
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            for path in written:
+                page.goto(path.as_uri())
+                assert not page.query_selector(".error"), (path.name, page.inner_text("main"))
+                marks = page.evaluate(MARKS_DRAWN)
+                assert path.name == "index.html" or marks, f"{path.name}: no chart"
+                assert all(marks), f"{path.name}: a chart without marks {marks}"
+            page.goto((site / "index.html").as_uri())
+            links = page.eval_on_selector_all("a", "links => links.map(a => a.href)")
+            assert all(Path(link.removeprefix("file://")).exists() for link in links), links
+
+            page.goto((site / f"marketing-attribution-{MONTH}.html").as_uri())
+            net = page.evaluate("""() => [...document.querySelectorAll('.metric')]
+                .find(m => m.innerText.startsWith('Net revenue'))
+                .querySelector('.value').innerText""")
+            header, *rows = page.evaluate("""() => {
+                const table = document.querySelector('.table table');
+                const head = [...table.tHead.rows[0].cells].map(c => c.innerText.trim());
+                return [head, ...[...table.tBodies[0].rows]
+                    .map(r => [...r.cells].map(c => c.innerText.trim()))];
+            }""")
+        finally:
+            browser.close()
+    ((total,),) = built.query("select sum(net_revenue) from analytics.channel_monthly_summary "
+                              "where month = %s", (f"{MONTH}-01",))
+    assert float(net) == float(total)
+    on_page = {(row[0], model): float(value) for row in rows
+               for model, value in zip(header[1:], row[1:], strict=True)}
+    in_mart = built.query(
+        "select channel, attribution_model, attributed_revenue "
+        "from analytics.channel_attribution_monthly where month = %s", (f"{MONTH}-01",))
+    assert in_mart
+    for channel, model, revenue in in_mart:
+        assert on_page[(channel, model)] == pytest.approx(float(revenue), abs=0.005)
