@@ -113,3 +113,18 @@ def dbt_project(warehouse: Warehouse, tmp_path_factory: pytest.TempPathFactory) 
     project = DbtProject(warehouse, tmp_path_factory.mktemp("dbt"))
     project.write_profile()
     return project
+
+
+# The longest files first (measured: `make test` prints the slowest tests): the workers take
+# files in this order, so the last file to start is a short one and no worker idles at the end.
+LONGEST_FIRST = ("test_load_order_properties.py", "test_faults.py", "test_bench.py",
+                 "test_incremental.py", "test_run_lock.py", "test_known_answer.py",
+                 "test_end_to_end.py", "test_vars.py", "test_ci_checks.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def weight(item: pytest.Item) -> int:
+        name = item.path.name
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=weight)  # stable: a file's tests keep their order

@@ -244,14 +244,15 @@ def sources(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sources]:
     yield Sources(*(read_dataset(root / name) for name in ("clean", "dirty", "other")))
 
 
-# Three examples, 13 builds. A fixed seed (not `derandomize`, whose examples change with every
-# edit of this function's source) and no example database: CI always runs the same examples.
-# Seed 4 draws the simplest cut (clean data, two loads) and clean data in three loads, the
-# second replaced by another data set; the explicit example adds dirty data in five loads, the
-# third replaced by fewer rows. No shrinking: one example takes minutes.
+# Two examples, 9 builds (the CI time: each build is some 30 s). A fixed seed (not
+# `derandomize`, whose examples change with every edit of this function's source) and no
+# example database: CI always runs the same examples. Seed 4 draws the simplest cut (clean data,
+# two loads); the explicit example is dirty data in five loads, the third replaced by fewer
+# rows. Raise max_examples (seed 4's second draw: clean data in three loads, the second
+# replaced by another data set) when changing the mechanism. No shrinking: one takes minutes.
 @pytest.mark.slow
 @seed(4)
-@settings(max_examples=2, deadline=None, database=None, phases=(Phase.explicit, Phase.generate),
+@settings(max_examples=1, deadline=None, database=None, phases=(Phase.explicit, Phase.generate),
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(cut=cuts())
 @example(cut=Cut(dirty=True, weights=(4, 1, 1, 1, 1), seed=1, replace_at=2, replace_with="fewer"))
