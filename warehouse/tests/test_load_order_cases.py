@@ -1,0 +1,121 @@
+"""The marts are a function of the raw rows and the vars, by hand-made cases (the property over
+random cuts of the loads is test_load_order_properties.py, whose helpers these use):
+
+- The issue's scenario: one append holding an old late session and a conflicting copy of
+  another old clean session.
+- Changed attribution vars: a plain `dbt build --vars ...` equals a `--full-refresh` with the same
+  vars, and the README's example of them builds with nothing skipped.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from warehouse.loader import load
+
+from .conftest import DbtProject, assert_same_rows
+from .test_load_order_properties import (
+    ATTRIBUTION_VARS,
+    BUILD,
+    CONFLICTS,
+    NOT_COMPARED,
+    DataSet,
+    Row,
+    Sources,
+    Table,
+    build,
+    failures,
+    generate_sources,
+    reset,
+    write_dataset,
+)
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory: pytest.TempPathFactory) -> Sources:
+    return generate_sources(tmp_path_factory)
+
+
+def _sessions(data: DataSet) -> dict[str, dict[str, list[Row]]]:
+    """Every session id -> its rows per session table."""
+    sessions: dict[str, dict[str, list[Row]]] = {}
+    for name in ("user_session_channel", "session_timestamp", "session_transaction"):
+        table = data[name]
+        for row in table.rows:
+            sessions.setdefault(row[table.column("sessionid")], {}).setdefault(name, []).append(
+                row)
+    return sessions
+
+
+def test_a_late_session_and_a_conflict_in_one_append(
+        dbt_project: DbtProject, sources: Sources, tmp_path: Path) -> None:
+    """The issue's case: an append holds an old session's late rows and a conflicting copy of
+    another old, clean session's channel row. After a plain build the late session is in
+    fct_sessions and the conflicting one is not (it is quarantined), as in a full refresh."""
+    data = sources.clean
+    sessions = _sessions(data)
+    channel = data["user_session_channel"]
+    by_day = sorted((rows["session_timestamp"][0][1], session) for session, rows in
+                    sessions.items() if set(rows) == {"user_session_channel", "session_timestamp"})
+    (_, late), (_, conflicting) = by_day[10], by_day[len(by_day) // 3]  # May and July
+    bulk = {name: Table(t.header, [row for row in t.rows if late not in row])
+            for name, t in data.items()}
+    row = sessions[conflicting]["user_session_channel"][0]
+    index = channel.column("channel")
+    conflict = (*row[:index], CONFLICTS["user_session_channel"][1](row[index]), *row[index + 1:])
+    append = {name: Table(t.header, [r for r in t.rows if late in r]) for name, t in data.items()}
+    append["user_session_channel"].rows.append(conflict)
+
+    reset(dbt_project)
+    uri = dbt_project.warehouse.uri()
+    load(uri, write_dataset(tmp_path / "bulk", bulk))
+    build(dbt_project, "the bulk load")
+    load(uri, write_dataset(tmp_path / "append", append), append=True)
+    result = dbt_project.dbt(*BUILD, check=False)
+
+    in_marts = {s for (s,) in dbt_project.query(
+        "select session_id from analytics.fct_sessions where session_id in (%s, %s)",
+        (late, conflicting))}
+    quarantined = dbt_project.query(
+        "select reason, count(*) from analytics.raw_data_quarantine "
+        "where source_table = 'user_session_channel' and record_key like %s group by reason",
+        (f"%{conflicting}%",))
+    assert quarantined == [("conflicting_duplicate", 2)]
+    assert in_marts == {late}, (
+        f"fct_sessions should hold the late session {late} and not the conflicting {conflicting}"
+        f"; it holds {sorted(in_marts)}")
+    assert result.returncode == 0, failures(result.stdout)
+    incremental = dbt_project.table_rows(exclude=NOT_COMPARED)
+    dbt_project.dbt(*BUILD, "--full-refresh")
+    assert_same_rows(dbt_project.table_rows(exclude=NOT_COMPARED), incremental)
+
+
+def test_changed_attribution_vars_rebuild_every_mart(
+        dbt_project: DbtProject, sources: Sources, tmp_path: Path) -> None:
+    """A plain build with new attribution vars equals a full refresh with them, every mart."""
+    reset(dbt_project)
+    load(dbt_project.warehouse.uri(), write_dataset(tmp_path / "data", sources.clean))
+    build(dbt_project, "the load")
+    before = dbt_project.table_rows(exclude=NOT_COMPARED)
+    build(dbt_project, "changing the attribution vars", "--vars", ATTRIBUTION_VARS)
+    incremental = dbt_project.table_rows(exclude=NOT_COMPARED)
+    dbt_project.dbt(*BUILD, "--full-refresh", "--vars", ATTRIBUTION_VARS)
+    full = dbt_project.table_rows(exclude=NOT_COMPARED)
+    assert full["channel_attribution_monthly"] != before["channel_attribution_monthly"]
+    assert_same_rows(full, incremental)
+
+
+def test_readme_attribution_vars_example_builds_with_nothing_skipped(
+        dbt_project: DbtProject, sources: Sources, tmp_path: Path) -> None:
+    """`dbt build --vars '{attribution_lookback_days: 14, attribution_half_life_days: 3}'`
+    (the README's example), unit tests included, passes and skips no node."""
+    reset(dbt_project)
+    load(dbt_project.warehouse.uri(), write_dataset(tmp_path / "data", sources.clean))
+    result = dbt_project.dbt("build", "--vars", ATTRIBUTION_VARS, check=False)
+    summary = next((line for line in result.stdout.splitlines() if "Done. PASS=" in line), "")
+    assert result.returncode == 0 and "SKIP=0" in summary, (
+        f"{summary}\n{failures(result.stdout)}")
