@@ -9,13 +9,18 @@
 {%- endmacro %}
 
 {% macro default__analyze_table() -%}
-    {%- if model.config.materialized in ('table', 'incremental', 'snapshot') -%}
+    {%- if model.config.materialized in ('table', 'incremental', 'snapshot') and not _nothing_written() -%}
         analyze {{ this }}
     {%- endif -%}
 {%- endmacro %}
 
 {% macro redshift__analyze_table() -%}
-    {%- if model.config.materialized == 'incremental' -%}
+    {%- if model.config.materialized == 'incremental' and not _nothing_written() -%}
         analyze {{ this }}
     {%- endif -%}
+{%- endmacro %}
+
+{#- An incremental run with an empty load window wrote nothing: its statistics still hold. -#}
+{% macro _nothing_written() -%}
+    {{ return(execute and model.config.materialized == 'incremental' and is_incremental() and load_window().empty) }}
 {%- endmacro %}

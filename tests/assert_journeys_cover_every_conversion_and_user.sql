@@ -1,5 +1,6 @@
 {#- fct_journeys has one converting journey per conversion, with its net revenue, and one
-    non-converting journey per user with a session after their last conversion. -#}
+    non-converting journey per user with a session after their last conversion. After an
+    incremental build it compares the users that build rebuilt (test_scope full: every user). -#}
 with
 
 sessions as (
@@ -11,6 +12,7 @@ sessions as (
         is_conversion,
         net_amount
     from {{ ref('fct_sessions') }}
+    where {{ rebuilt_keys_filter(ref('fct_journeys'), 'user_id') }}
 
 ),
 
@@ -22,6 +24,7 @@ journeys as (
         converted,
         net_revenue
     from {{ ref('fct_journeys') }}
+    where {{ rebuilt_keys_filter(ref('fct_journeys'), 'user_id') }}
 
 ),
 

@@ -7,7 +7,9 @@
     - session_users: every user any version of those sessions' channel rows names;
     - session_months: every month any version of those sessions' timestamps falls in;
     - event_users: users with an A/B event, a variant or an attribute version re-decided;
-    - nps_months: months of every version of the NPS answers re-decided.
+    - nps_months: months of every version of the NPS answers re-decided;
+    - rebuilt:<model>: the months <model> logged for the rows it deleted and wrote
+      (log_rebuilt_keys), e.g. the journeys' months for the Markov chain.
 -#}
 {% macro affected(kind, window, from_graph=false) -%}
     {%- set since = window.since -%}
@@ -64,6 +66,14 @@
         select distinct cast({{ dbt.date_trunc('month', 'created') }} as date)
         from {{ _model_relation('base_raw_data__nps', from_graph) }}
         where checked_until > {{ since }} and created is not null
+    {%- elif kind.startswith('rebuilt:') -%}
+        {#- the values a model logged for the rows it deleted and wrote (log_rebuilt_keys) -#}
+        select distinct cast(key_value as date)
+        from {{ load_state_relation('rebuilt_keys') }}
+        where
+            model_name = '{{ _model_relation(kind[8:], from_graph) }}'
+            and rebuilt_until > {{ since }}
+            and rebuilt_until <= {{ window.until }}
     {%- else -%}
         {{ exceptions.raise_compiler_error("affected: unknown kind '" ~ kind ~ "'") }}
     {%- endif -%}

@@ -11,6 +11,9 @@
     - model_watermarks: per incremental model, the load time it has processed up to, written
       in the same transaction as the model's rows (post-hook), so a failed or killed build
       never advances it.
+    - rebuilt_keys: for a model whose consumers are rebuilt by a key it cannot derive from
+      the base layer (int_journey_touches: the months of its journeys), the keys of the rows
+      each run deleted and wrote, under that run's window end (log_rebuilt_keys).
 -#}
 
 {% macro load_state_relation(name) -%}
@@ -45,6 +48,8 @@
     {%- do run_query('create table if not exists ' ~ watermarks ~ ' (model_name varchar(512), '
         ~ 'loaded_until timestamp, previous_loaded_until timestamp, was_full_rebuild boolean, '
         ~ 'settings_fingerprint varchar(64), recorded_at timestamp)') -%}
+    {%- do run_query('create table if not exists ' ~ load_state_relation('rebuilt_keys') ~ ' (model_name varchar(512), '
+        ~ 'key_value varchar(64), rebuilt_until timestamp, recorded_at timestamp)') -%}
     {%- set previous -%}
         (select max(cutoff) from {{ checkpoints }}
          where recorded_at = (select max(recorded_at) from {{ checkpoints }}))
@@ -89,6 +94,18 @@ left join (
 {% macro load_window() -%}
     {%- set fallback = {'since': "cast('1900-01-01' as timestamp)", 'until': "cast('9999-12-31' as timestamp)", 'full': true, 'empty': false} -%}
     {%- if not execute or model.unique_id not in graph.nodes -%}{{ return(fallback) }}{%- endif -%}
+    {#- Asked by the model's SQL and by each of its hooks: computed once per node and context
+        (the `model` mapping lives as long as the node's compilation or execution), as
+        nothing it reads changes before the watermark post-hook has asked too. -#}
+    {%- set cache_key = '_load_window_' ~ invocation_id -%}
+    {%- if model.get(cache_key) is not none -%}{{ return(model[cache_key]) }}{%- endif -%}
+    {%- set window = _load_window_uncached(fallback) -%}
+    {%- do model.update({cache_key: window}) -%}
+    {{ return(window) }}
+{%- endmacro %}
+
+
+{% macro _load_window_uncached(fallback) -%}
     {%- set checkpoints = load_state_relation('load_checkpoints') -%}
     {%- set watermarks = load_state_relation('model_watermarks') -%}
     {%- if not load_state_exists() -%}{{ return(fallback) }}{%- endif -%}
@@ -198,4 +215,29 @@ left join (
         'raw_data_tables': var('raw_data_tables'),
     } -%}
     {{ return(local_md5(tojson(settings, sort_keys=true))) }}
+{%- endmacro %}
+
+
+{#- pre- and post-hook: log the values of `column` in the rows this run is about to delete
+    (pre) or has written (post), that is the rows of the keys it rebuilds (meta rebuilt_by),
+    under the window's end, in the model's transaction. A consumer rebuilt by these values
+    (affected kind `rebuilt:<model>`) reads the entries inside its own window. A full rebuild
+    logs every value, old and new. -#}
+{% macro log_rebuilt_keys(column) -%}
+    {%- if not execute -%}{{ return('') }}{%- endif -%}
+    {%- set window = load_window() -%}
+    {%- if window.empty or load_relation(this) is none -%}{{ return('') }}{%- endif -%}
+    {%- set rebuilt_by = model.config.meta.rebuilt_by -%}
+insert into {{ load_state_relation('rebuilt_keys') }} (model_name, key_value, rebuilt_until, recorded_at)
+select distinct
+    '{{ this }}',
+    cast({{ column }} as varchar(64)),
+    {{ window.until }},
+    {{ dbt.current_timestamp() }}
+from {{ this }}
+where
+    {{ column }} is not null
+    {%- if is_incremental() %}
+    and {{ in_affected(rebuilt_by[0], rebuilt_by[1], window) }}
+    {%- endif %}
 {%- endmacro %}

@@ -4,8 +4,9 @@
     of a key alike, so a duplicate across them is still caught); after a full rebuild, or
     with `--vars '{test_scope: full}'`, the whole table. The model declares what it is rebuilt
     by in its meta: `rebuilt_by: [column, kind]` (kind: an `affected` kind, or `checked` for the
-    base models, whose rows carry `checked_until`). A test of columns that do not include that
-    column reads the whole table (its rows need not share the key).
+    base models, whose rows carry `checked_until`), plus every row whose key is null. A test
+    of columns that do not include that column reads the whole table (its rows need not share
+    the key).
 
     Returns a relation-like expression for `from`: the model, or a subquery of it.
 -#}
@@ -16,7 +17,11 @@
         {{ return(model) }}
     {%- endif -%}
     {%- set filter = rebuilt_keys_filter(model, rebuilt_by[0]) -%}
-    {{ return(model if filter == '(1 = 1)' else '(select * from ' ~ model ~ ' where ' ~ filter ~ ') as rows_rebuilt') }}
+    {%- if filter == '(1 = 1)' -%}{{ return(model) }}{%- endif -%}
+    {#- and every row with a null key, which no rebuilt key names (two index scans, not a
+        scan of the whole table for `is null or in (...)`) -#}
+    {{ return('(select * from ' ~ model ~ ' where ' ~ filter ~ ' union all select * from ' ~ model
+        ~ ' where ' ~ rebuilt_by[0] ~ ' is null) as rows_rebuilt') }}
 {%- endmacro %}
 
 
@@ -43,7 +48,7 @@
     {%- set window = {'since': "cast('" ~ row[1] ~ "' as timestamp)", 'until': "cast('" ~ row[0] ~ "' as timestamp)",
                       'full': false, 'empty': false} -%}
     {%- if rebuilt_by[1] == 'checked' -%}
-        {{ return('(' ~ column_expr ~ ' is null or ' ~ column_expr ~ ' in (select changed.' ~ rebuilt_by[0]
+        {{ return('(' ~ column_expr ~ ' in (select changed.' ~ rebuilt_by[0]
             ~ ' from ' ~ model ~ ' as changed where changed.checked_until > ' ~ window.since ~ '))') }}
     {%- endif -%}
     {{ return('(' ~ affected_filter(column_expr, rebuilt_by[1], window, from_graph=true) ~ ')') }}

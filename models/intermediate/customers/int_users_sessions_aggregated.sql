@@ -1,13 +1,19 @@
 {#- One row per user with a clean session: first and last session and channel (ties on time
     broken by session_id), session counts and revenue. A table, incremental by user: a run
-    recomputes the users any re-decided session names (in any version of its channel row),
-    so dim_users, active_users_monthly and their tests never aggregate every session again. -#}
+    rewrites the users any re-decided session names (in any version of its channel row).
+    - A user any of whose re-decided sessions existed before (a late timestamp or transaction,
+      a conflicting copy, a vanished row) is recomputed from all of their sessions.
+    - A user whose re-decided sessions are all new (every row of them, in the three session
+      tables, first loaded inside the run's window, and loaded once) only gains sessions: their
+      previous row is merged with the aggregate of the new sessions (counts and sums add up,
+      first and last compare), so a daily load never reads a returning user's history again.
+    The strategy `replace_affected` deletes the users after the select, which reads their
+    previous rows. -#}
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
+    incremental_strategy='replace_affected',
     on_schema_change='fail',
     meta={'rebuilt_by': ['user_id', 'session_users']},
-    pre_hook=["{{ delete_affected() }}"],
     post_hook=["{{ analyze_table() }}"],
     indexes=[{'columns': ['user_id']}] if target.type == 'postgres' else [],
     dist='user_id',
@@ -15,9 +21,64 @@
     backup=false,
 ) }}
 {%- set window = load_window() %}
+{%- set merging = is_incremental() and not window.full and not window.empty %}
+{%- set session_tables = ['user_session_channel', 'session_timestamp', 'session_transaction'] %}
 
 with
 
+{% if merging -%}
+rows_of_redecided_sessions as (
+
+    {%- for table in session_tables %}
+    select
+        sessionid,
+        first_loaded_at,
+        raw_copies
+    from {{ ref('base_raw_data__' ~ table) }}
+    where sessionid in ({{ affected('sessions', window) }})
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+
+),
+
+new_sessions as (
+
+    -- nothing of these sessions was there before this run's window
+    select sessionid as session_id
+    from rows_of_redecided_sessions
+    group by sessionid
+    having
+        min(first_loaded_at) > {{ window.since }}
+        and max(raw_copies) = 1
+        and count(first_loaded_at) = count(*)
+
+),
+
+users_recomputed as (
+
+    -- every user any version of a re-decided session that is not new names
+    select distinct userid as user_id
+    from {{ ref('base_raw_data__user_session_channel') }}
+    where
+        userid is not null
+        and sessionid in ({{ affected('sessions', window) }})
+        and sessionid not in (select new_sessions.session_id from new_sessions)
+
+),
+
+users_merged as (
+
+    select userid as user_id
+    from {{ ref('base_raw_data__user_session_channel') }}
+    where
+        userid is not null
+        and sessionid in (select new_sessions.session_id from new_sessions)
+    except
+    select user_id from users_recomputed
+
+),
+
+{% endif -%}
 sessions as (
 
     select
@@ -29,7 +90,13 @@ sessions as (
         gross_amount,
         net_amount
     from {{ ref('int_sessions_joined') }}
+    {%- if merging %}
+    where
+        user_id in (select users_recomputed.user_id from users_recomputed)
+        or session_id in (select new_sessions.session_id from new_sessions)
+    {%- else %}
     where {{ in_affected('user_id', 'session_users', window) }}
+    {%- endif %}
 
 ),
 
@@ -37,6 +104,7 @@ sessions_ranked as (
 
     select
         user_id,
+        session_id,
         channel,
         row_number() over (
             partition by user_id order by session_at asc, session_id asc
@@ -58,8 +126,11 @@ first_and_last_channel as (
 
     select
         user_id,
+        max(case when first_rank = 1 then session_id end) as first_session_id,
         max(case when first_rank = 1 then channel end) as first_channel,
+        max(case when last_rank = 1 then session_id end) as last_session_id,
         max(case when last_rank = 1 then channel end) as last_channel,
+        max(case when paid_rank = 1 then session_id end) as first_paid_session_id,
         max(case when paid_rank = 1 then channel end) as first_paid_channel
     from sessions_ranked
     where first_rank = 1 or last_rank = 1 or paid_rank = 1
@@ -83,7 +154,7 @@ totals as (
 
 ),
 
-final as (
+aggregated as (
 
     select
         totals.user_id,
@@ -96,11 +167,106 @@ final as (
         totals.gross_revenue,
         totals.net_revenue,
         totals.first_paid_at,
-        first_and_last_channel.first_paid_channel
+        first_and_last_channel.first_paid_channel,
+        first_and_last_channel.first_session_id,
+        first_and_last_channel.last_session_id,
+        first_and_last_channel.first_paid_session_id
     from totals
     inner join first_and_last_channel
         on totals.user_id = first_and_last_channel.user_id
 
+),
+
+{% if merging -%}
+previous as (
+
+    select *
+    from {{ this }}
+    where user_id in (select users_merged.user_id from users_merged)
+
+),
+
+merged as (
+
+    -- `new` holds only the user's new sessions; either side may be missing
+    select
+        coalesce(previous.user_id, new.user_id) as user_id,
+        case when {{ newer_side_wins('first_session', 'first_session', '<') }} then new.first_session_at else previous.first_session_at end
+            as first_session_at,
+        case when {{ newer_side_wins('last_session', 'last_session', '>') }} then new.last_session_at else previous.last_session_at end
+            as last_session_at,
+        case when {{ newer_side_wins('first_session', 'first_session', '<') }} then new.first_channel else previous.first_channel end
+            as first_channel,
+        case when {{ newer_side_wins('last_session', 'last_session', '>') }} then new.last_channel else previous.last_channel end
+            as last_channel,
+        coalesce(previous.session_count, 0) + coalesce(new.session_count, 0) as session_count,
+        coalesce(previous.paid_session_count, 0) + coalesce(new.paid_session_count, 0) as paid_session_count,
+        coalesce(previous.gross_revenue, 0) + coalesce(new.gross_revenue, 0) as gross_revenue,
+        coalesce(previous.net_revenue, 0) + coalesce(new.net_revenue, 0) as net_revenue,
+        case when {{ newer_side_wins('first_paid', 'first_paid_session', '<') }} then new.first_paid_at else previous.first_paid_at end
+            as first_paid_at,
+        case when {{ newer_side_wins('first_paid', 'first_paid_session', '<') }} then new.first_paid_channel else previous.first_paid_channel end
+            as first_paid_channel,
+        case when {{ newer_side_wins('first_session', 'first_session', '<') }} then new.first_session_id else previous.first_session_id end
+            as first_session_id,
+        case when {{ newer_side_wins('last_session', 'last_session', '>') }} then new.last_session_id else previous.last_session_id end
+            as last_session_id,
+        case when {{ newer_side_wins('first_paid', 'first_paid_session', '<') }} then new.first_paid_session_id else previous.first_paid_session_id end
+            as first_paid_session_id
+    from previous
+    full outer join (
+        select aggregated.*
+        from aggregated
+        where aggregated.user_id in (select users_merged.user_id from users_merged)
+    ) as new
+        on previous.user_id = new.user_id
+
+),
+
+recomputed as (
+
+    select *
+    from aggregated
+    where aggregated.user_id not in (select users_merged.user_id from users_merged)
+
+),
+
+combined as (
+
+    select * from merged
+    union all
+    select * from recomputed
+
+),
+
+{% else -%}
+combined as (
+
+    select * from aggregated
+
+),
+
+{% endif -%}
+final as (
+
+    select
+        user_id,
+        first_session_at,
+        last_session_at,
+        first_channel,
+        last_channel,
+        cast(session_count as bigint) as session_count,
+        cast(paid_session_count as bigint) as paid_session_count,
+        gross_revenue,
+        net_revenue,
+        first_paid_at,
+        first_paid_channel,
+        first_session_id,
+        last_session_id,
+        first_paid_session_id
+    from combined
+
 )
 
 select * from final
+

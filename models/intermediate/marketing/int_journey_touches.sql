@@ -1,15 +1,24 @@
 {#- One row per journey and touch: every conversion's touchpoints (a converting journey) and,
     per user, the sessions after their last conversion inside the lookback window before the
     latest of them (that user's non-converting journey). fct_journeys aggregates it into paths;
-    the Markov chain counts its steps. A table: both read it, and it is rebuilt in full on
-    every run because a returning user moves their non-converting journey to a later month. -#}
+    the Markov chain counts its steps. A table, incremental by user: a run rebuilds the users
+    any re-decided session names (in any version of its channel row): a conversion's
+    touchpoints and a user's open journey are that user's sessions only. The months of the
+    journeys it deletes and writes go to the rebuilt-keys log, so the Markov chain recounts
+    exactly those months (a returning user moves their open journey to a later month). -#}
 {{ config(
-    materialized='table',
-    post_hook=["{{ analyze_table() }}"],
-    dist='journey_id',
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    meta={'rebuilt_by': ['user_id', 'session_users']},
+    pre_hook=["{{ log_rebuilt_keys('journey_month') }}", "{{ delete_affected() }}"],
+    post_hook=["{{ analyze_table() }}", "{{ log_rebuilt_keys('journey_month') }}"],
+    indexes=[{'columns': ['user_id']}, {'columns': ['journey_month']}] if target.type == 'postgres' else [],
+    dist='user_id',
     sort=['journey_month'],
     backup=false,
 ) }}
+{%- set window = load_window() %}
 {%- set lookback_days = attribution_lookback_days() -%}
 {#- In seconds, as int_touchpoints_weighted does, so a fractional lookback works on Redshift. -#}
 {%- set lookback_seconds = (lookback_days * 86400) | round | int -%}
@@ -29,6 +38,7 @@ touchpoints as (
         touch_position,
         touch_count
     from {{ ref('int_touchpoints_weighted') }}
+    where {{ in_affected('user_id', 'session_users', window) }}
 
 ),
 
@@ -41,6 +51,7 @@ sessions as (
         session_at,
         is_conversion
     from {{ ref('int_sessions_joined') }}
+    where {{ in_affected('user_id', 'session_users', window) }}
 
 ),
 

@@ -2,14 +2,22 @@
     each journey is a walk start -> channel -> ... -> channel -> conversion or null, with
     consecutive touches on the same channel merged into one step. States are numbered per
     month so the solver never compares names: 0 start, 1..n the month's channels in name
-    order, -1 conversion, -2 null. A table: small (one row per month and pair of states), read
-    by the solver and its tests without recounting every touch. -#}
+    order, -1 conversion, -2 null. Small (one row per month and pair of states), read by the
+    solver and its tests without recounting every touch. A table, incremental by month: a run
+    recounts the months whose journeys int_journey_touches deleted or wrote (its rebuilt-keys
+    log). -#}
 {{ config(
-    materialized='table',
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    meta={'rebuilt_by': ['month', 'rebuilt:int_journey_touches']},
+    pre_hook=["{{ delete_affected() }}"],
     post_hook=["{{ analyze_table() }}"],
     dist='all',
+    sort=['month'],
     backup=false,
 ) }}
+{%- set window = load_window() %}
 
 with
 
@@ -23,6 +31,7 @@ touches as (
         touch_position,
         touch_count
     from {{ ref('int_journey_touches') }}
+    where {{ in_affected('journey_month', 'rebuilt:int_journey_touches', window) }}
 
 ),
 

@@ -1,0 +1,30 @@
+{#-
+    A custom incremental strategy, `replace_affected`, for a model that reads its own previous
+    rows: unlike a pre-hook delete, the delete runs after the model's select has been staged
+    in a temporary table, so the select still sees the rows it replaces. In one transaction:
+    delete the rows of the keys the run rebuilds (meta `rebuilt_by: [column, kind]`), then
+    insert the staged rows. Both dbt-postgres and dbt-redshift run it.
+-#}
+{% macro get_incremental_replace_affected_sql(arg_dict) -%}
+    {%- set target = arg_dict['target_relation'] -%}
+    {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+    {%- set rebuilt_by = model.config.meta.rebuilt_by -%}
+    {%- set window = load_window() -%}
+    {%- if not window.empty %}
+delete from {{ target }}
+where {{ in_affected(rebuilt_by[0], rebuilt_by[1], window) }};
+    {%- endif %}
+insert into {{ target }} ({{ columns }})
+select {{ columns }}
+from {{ arg_dict['temp_relation'] }}
+{%- endmacro %}
+
+
+{#- In a merge of two partial aggregates (`previous`, `new`): whether new's `<at>_at` (and, on
+    a tie, `<id>_id`) comes first (direction `<`) or last (`>`); new wins where previous has
+    none. -#}
+{% macro newer_side_wins(at, id, direction) -%}
+    (new.{{ at }}_at is not null and (previous.{{ at }}_at is null
+        or new.{{ at }}_at {{ direction }} previous.{{ at }}_at
+        or (new.{{ at }}_at = previous.{{ at }}_at and new.{{ id }}_id {{ direction }} previous.{{ id }}_id)))
+{%- endmacro %}
