@@ -1,6 +1,9 @@
 {#- fct_journeys has one converting journey per conversion, with its net revenue, and one
     non-converting journey per user with a session after their last conversion. After an
-    incremental build it compares the users that build rebuilt (test_scope full: every user). -#}
+    incremental build it compares the users whose open journey that build rebuilt (every user
+    whose journeys can have changed; test_scope full: every user). -#}
+{%- set open_journey_id = dbt.concat(["'open:'", "cast(user_id as varchar(16))"]) %}
+{%- set user_rebuilt = rebuilt_keys_filter(ref('fct_journeys'), open_journey_id) %}
 with
 
 sessions as (
@@ -12,7 +15,7 @@ sessions as (
         is_conversion,
         net_amount
     from {{ ref('fct_sessions') }}
-    where {{ rebuilt_keys_filter(ref('fct_journeys'), 'user_id') }}
+    where {{ user_rebuilt }}
 
 ),
 
@@ -24,7 +27,7 @@ journeys as (
         converted,
         net_revenue
     from {{ ref('fct_journeys') }}
-    where {{ rebuilt_keys_filter(ref('fct_journeys'), 'user_id') }}
+    where {{ user_rebuilt }}
 
 ),
 

@@ -7,6 +7,9 @@
     - session_users: every user any version of those sessions' channel rows names;
     - session_months: every month any version of those sessions' timestamps falls in;
     - event_users: users with an A/B event, a variant or an attribute version re-decided;
+    - conversions, conversion_months: the conversions a re-decided session can reach, and
+      their months;
+    - journeys: the journeys of those conversions, and the open journey of every session user;
     - nps_months: months of every version of the NPS answers re-decided;
     - rebuilt:<model>: the months <model> logged for the rows it deleted and wrote
       (log_rebuilt_keys), e.g. the journeys' months for the Markov chain.
@@ -36,12 +39,15 @@
         {%- endfor -%}
         {{ parts | join('\n        union\n        ') }}
     {%- elif kind == 'conversions' -%}
-        {#- the re-decided sessions themselves, and every conversion whose lookback window
-            holds any version (user, time) of one of them -#}
+        {#- the re-decided sessions themselves (a new, changed or vanished conversion), and
+            every other conversion whose lookback window holds any version (user, time) of
+            one of them. Such a conversion was not re-decided, so it is in
+            int_touchpoints_weighted as it was (that model replaces its rows only after its
+            select has read them): a join on user by index, not a pass over every session. -#}
         {{ affected('sessions', window, from_graph) }}
         union
-        select conversions.session_id
-        from {{ _model_relation('int_sessions_joined', from_graph) }} as conversions
+        select conversions.conversion_session_id
+        from {{ _model_relation('int_touchpoints_weighted', from_graph) }} as conversions
         inner join (
             select
                 versions_channel.userid,
@@ -53,15 +59,26 @@
         ) as touched
             on
                 conversions.user_id = touched.userid
-                and touched.ts <= conversions.session_at
-                and touched.ts >= {{ dbt.dateadd('second', -1 * attribution_lookback_seconds(), 'conversions.session_at') }}
-        where conversions.is_conversion
+                -- as a range of conversion_at, which an index on (user_id, conversion_at) finds
+                and conversions.conversion_at >= touched.ts
+                and conversions.conversion_at <= {{ dbt.dateadd('second', attribution_lookback_seconds(), 'touched.ts') }}
+        -- a conversion's touch of itself: one row per conversion
+        where conversions.session_id = conversions.conversion_session_id
     {%- elif kind == 'conversion_months' -%}
+        {#- a conversion's month changes only with its own timestamp (session_months) -#}
         {{ affected('session_months', window, from_graph) }}
         union
-        select cast({{ dbt.date_trunc('month', 'converted.session_at') }} as date)
-        from {{ _model_relation('int_sessions_joined', from_graph) }} as converted
-        where converted.is_conversion and converted.session_id in ({{ affected('conversions', window, from_graph) }})
+        select converted.conversion_month
+        from {{ _model_relation('int_touchpoints_weighted', from_graph) }} as converted
+        where converted.conversion_session_id in ({{ affected('conversions', window, from_graph) }})
+    {%- elif kind == 'journeys' -%}
+        {#- the converting journeys of the conversions rebuilt, and the open journey of every
+            user a re-decided session names -#}
+        select cast(journey_ids.sessionid as varchar(48))
+        from ({{ affected('conversions', window, from_graph) }}) as journey_ids
+        union
+        select {{ dbt.concat(["'open:'", "cast(journey_users.userid as varchar(16))"]) }}
+        from ({{ affected('session_users', window, from_graph) }}) as journey_users
     {%- elif kind == 'nps_months' -%}
         select distinct cast({{ dbt.date_trunc('month', 'created') }} as date)
         from {{ _model_relation('base_raw_data__nps', from_graph) }}
@@ -86,9 +103,11 @@
 {%- endmacro %}
 
 
-{#- A model's relation: by ref() in a model (so dbt records the dependency), or from the graph
-    where no dependency is wanted (the data tests scoped to changed rows). -#}
+{#- A model's relation: by ref() in a model (so dbt records the dependency; `this` in the
+    model itself), or from the graph where no dependency is wanted (the data tests scoped to
+    changed rows). -#}
 {% macro _model_relation(name, from_graph=false) -%}
+    {%- if not from_graph and model is mapping and model.get('name') == name -%}{{ return(this) }}{%- endif -%}
     {%- if not from_graph -%}{{ return(ref(name)) }}{%- endif -%}
     {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.name == name -%}
         {{ return(api.Relation.create(database=node.database, schema=node.schema, identifier=node.alias)) }}

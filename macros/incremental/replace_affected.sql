@@ -20,11 +20,11 @@ from {{ arg_dict['temp_relation'] }}
 {%- endmacro %}
 
 
-{#- In a merge of two partial aggregates (`previous`, `new`): whether new's `<at>_at` (and, on
-    a tie, `<id>_id`) comes first (direction `<`) or last (`>`); new wins where previous has
-    none. -#}
+{#- In a merge of two partial aggregates aliased `previous` and `added` (NEW is reserved on
+    Redshift): whether added's `<at>_at` (and, on a tie, `<id>_id`) comes first (direction `<`)
+    or last (`>`); added wins where previous has none. -#}
 {% macro newer_side_wins(at, id, direction) -%}
-    (new.{{ at }}_at is not null and (previous.{{ at }}_at is null
-        or new.{{ at }}_at {{ direction }} previous.{{ at }}_at
-        or (new.{{ at }}_at = previous.{{ at }}_at and new.{{ id }}_id {{ direction }} previous.{{ id }}_id)))
+    (added.{{ at }}_at is not null and (previous.{{ at }}_at is null
+        or added.{{ at }}_at {{ direction }} previous.{{ at }}_at
+        or (added.{{ at }}_at = previous.{{ at }}_at and added.{{ id }}_id {{ direction }} previous.{{ id }}_id)))
 {%- endmacro %}

@@ -1,5 +1,22 @@
 {#- Clean sessions with their channel, start time and transaction, and the revenue rules
-    every mart shares: paid (amount > 0), conversion (paid and not refunded), net amount. -#}
+    every mart shares: paid (amount > 0), conversion (paid and not refunded), net amount.
+    A table, incremental by session like the staging tables it joins, indexed by session, user
+    and month: every model downstream looks sessions up by key instead of joining the three
+    session tables again. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    meta={'rebuilt_by': ['session_id', 'sessions']},
+    pre_hook=["{{ delete_affected() }}"],
+    post_hook=["{{ analyze_table() }}"],
+    indexes=[{'columns': ['session_id']}, {'columns': ['user_id', 'session_at']}, {'columns': ['session_month']}] if target.type == 'postgres' else [],
+    dist='user_id',
+    sort=['session_at'],
+    backup=false,
+) }}
+{%- set window = load_window() %}
+
 with
 
 sessions as (
@@ -9,6 +26,7 @@ sessions as (
         user_id,
         channel
     from {{ ref('stg_raw_data__user_session_channel') }}
+    where {{ in_affected('session_id', 'sessions', window) }}
 
 ),
 
@@ -18,6 +36,7 @@ session_timestamps as (
         session_id,
         session_at
     from {{ ref('stg_raw_data__session_timestamp') }}
+    where {{ in_affected('session_id', 'sessions', window) }}
 
 ),
 
@@ -28,6 +47,7 @@ transactions as (
         is_refunded,
         amount
     from {{ ref('stg_raw_data__session_transaction') }}
+    where {{ in_affected('session_id', 'sessions', window) }}
 
 ),
 

@@ -188,38 +188,38 @@ previous as (
 
 merged as (
 
-    -- `new` holds only the user's new sessions; either side may be missing
+    -- `added` holds only the user's new sessions; either side may be missing
     select
-        coalesce(previous.user_id, new.user_id) as user_id,
-        case when {{ newer_side_wins('first_session', 'first_session', '<') }} then new.first_session_at else previous.first_session_at end
+        coalesce(previous.user_id, added.user_id) as user_id,
+        case when {{ newer_side_wins('first_session', 'first_session', '<') }} then added.first_session_at else previous.first_session_at end
             as first_session_at,
-        case when {{ newer_side_wins('last_session', 'last_session', '>') }} then new.last_session_at else previous.last_session_at end
+        case when {{ newer_side_wins('last_session', 'last_session', '>') }} then added.last_session_at else previous.last_session_at end
             as last_session_at,
-        case when {{ newer_side_wins('first_session', 'first_session', '<') }} then new.first_channel else previous.first_channel end
+        case when {{ newer_side_wins('first_session', 'first_session', '<') }} then added.first_channel else previous.first_channel end
             as first_channel,
-        case when {{ newer_side_wins('last_session', 'last_session', '>') }} then new.last_channel else previous.last_channel end
+        case when {{ newer_side_wins('last_session', 'last_session', '>') }} then added.last_channel else previous.last_channel end
             as last_channel,
-        coalesce(previous.session_count, 0) + coalesce(new.session_count, 0) as session_count,
-        coalesce(previous.paid_session_count, 0) + coalesce(new.paid_session_count, 0) as paid_session_count,
-        coalesce(previous.gross_revenue, 0) + coalesce(new.gross_revenue, 0) as gross_revenue,
-        coalesce(previous.net_revenue, 0) + coalesce(new.net_revenue, 0) as net_revenue,
-        case when {{ newer_side_wins('first_paid', 'first_paid_session', '<') }} then new.first_paid_at else previous.first_paid_at end
+        coalesce(previous.session_count, 0) + coalesce(added.session_count, 0) as session_count,
+        coalesce(previous.paid_session_count, 0) + coalesce(added.paid_session_count, 0) as paid_session_count,
+        coalesce(previous.gross_revenue, 0) + coalesce(added.gross_revenue, 0) as gross_revenue,
+        coalesce(previous.net_revenue, 0) + coalesce(added.net_revenue, 0) as net_revenue,
+        case when {{ newer_side_wins('first_paid', 'first_paid_session', '<') }} then added.first_paid_at else previous.first_paid_at end
             as first_paid_at,
-        case when {{ newer_side_wins('first_paid', 'first_paid_session', '<') }} then new.first_paid_channel else previous.first_paid_channel end
+        case when {{ newer_side_wins('first_paid', 'first_paid_session', '<') }} then added.first_paid_channel else previous.first_paid_channel end
             as first_paid_channel,
-        case when {{ newer_side_wins('first_session', 'first_session', '<') }} then new.first_session_id else previous.first_session_id end
+        case when {{ newer_side_wins('first_session', 'first_session', '<') }} then added.first_session_id else previous.first_session_id end
             as first_session_id,
-        case when {{ newer_side_wins('last_session', 'last_session', '>') }} then new.last_session_id else previous.last_session_id end
+        case when {{ newer_side_wins('last_session', 'last_session', '>') }} then added.last_session_id else previous.last_session_id end
             as last_session_id,
-        case when {{ newer_side_wins('first_paid', 'first_paid_session', '<') }} then new.first_paid_session_id else previous.first_paid_session_id end
+        case when {{ newer_side_wins('first_paid', 'first_paid_session', '<') }} then added.first_paid_session_id else previous.first_paid_session_id end
             as first_paid_session_id
     from previous
     full outer join (
         select aggregated.*
         from aggregated
         where aggregated.user_id in (select users_merged.user_id from users_merged)
-    ) as new
-        on previous.user_id = new.user_id
+    ) as added
+        on previous.user_id = added.user_id
 
 ),
 

@@ -1,20 +1,22 @@
 {#- One row per journey and touch: every conversion's touchpoints (a converting journey) and,
     per user, the sessions after their last conversion inside the lookback window before the
     latest of them (that user's non-converting journey). fct_journeys aggregates it into paths;
-    the Markov chain counts its steps. A table, incremental by user: a run rebuilds the users
-    any re-decided session names (in any version of its channel row): a conversion's
-    touchpoints and a user's open journey are that user's sessions only. The months of the
-    journeys it deletes and writes go to the rebuilt-keys log, so the Markov chain recounts
-    exactly those months (a returning user moves their open journey to a later month). -#}
+    the Markov chain counts its steps. A table, incremental by journey (macro affected:
+    journeys): a run rebuilds the journeys of the conversions int_touchpoints_weighted rebuilt,
+    and the open journey of every user a re-decided session names. An open journey reads only
+    the user's sessions inside the lookback window before their latest session (by an index on
+    user and time), never their whole history. The months of the journeys it deletes and writes
+    go to the rebuilt-keys log, so the Markov chain recounts exactly those months (a returning
+    user moves their open journey to a later month). -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    meta={'rebuilt_by': ['user_id', 'session_users']},
+    meta={'rebuilt_by': ['journey_id', 'journeys']},
     pre_hook=["{{ log_rebuilt_keys('journey_month') }}", "{{ delete_affected() }}"],
     post_hook=["{{ analyze_table() }}", "{{ log_rebuilt_keys('journey_month') }}"],
-    indexes=[{'columns': ['user_id']}, {'columns': ['journey_month']}] if target.type == 'postgres' else [],
-    dist='user_id',
+    indexes=[{'columns': ['journey_id']}, {'columns': ['journey_month']}] if target.type == 'postgres' else [],
+    dist='journey_id',
     sort=['journey_month'],
     backup=false,
 ) }}
@@ -38,20 +40,37 @@ touchpoints as (
         touch_position,
         touch_count
     from {{ ref('int_touchpoints_weighted') }}
-    where {{ in_affected('user_id', 'session_users', window) }}
+    where {{ in_affected('conversion_session_id', 'conversions', window) }}
 
 ),
 
-sessions as (
+latest_sessions as (
 
     select
-        session_id,
         user_id,
-        channel,
-        session_at,
-        is_conversion
+        max(session_at) as last_at
     from {{ ref('int_sessions_joined') }}
     where {{ in_affected('user_id', 'session_users', window) }}
+    group by user_id
+
+),
+
+recent_sessions as (
+
+    -- the sessions an open journey can hold: inside the lookback window before the latest,
+    -- both ends inclusive, as for a conversion's touchpoints
+    select
+        sessions.session_id,
+        sessions.user_id,
+        sessions.channel,
+        sessions.session_at,
+        sessions.is_conversion,
+        latest_sessions.last_at
+    from {{ ref('int_sessions_joined') }} as sessions
+    inner join latest_sessions
+        on
+            sessions.user_id = latest_sessions.user_id
+            and sessions.session_at >= {{ dbt.dateadd('second', -1 * lookback_seconds, 'latest_sessions.last_at') }}
 
 ),
 
@@ -64,13 +83,15 @@ conversions_ranked as (
         row_number() over (
             partition by user_id order by session_at desc, session_id desc
         ) as recency_rank
-    from sessions
+    from recent_sessions
     where is_conversion
 
 ),
 
 last_conversions as (
 
+    -- the last conversion, if it lies inside the window (an earlier one precedes every
+    -- session of the window)
     select
         user_id,
         session_id as last_conversion_session_id,
@@ -80,52 +101,25 @@ last_conversions as (
 
 ),
 
-sessions_after_last_conversion as (
-
-    -- all of a user's sessions if they never converted; ties on time broken by session_id
-    select
-        sessions.session_id,
-        sessions.user_id,
-        sessions.channel,
-        sessions.session_at
-    from sessions
-    left join last_conversions
-        on sessions.user_id = last_conversions.user_id
-    where
-        last_conversions.user_id is null
-        or sessions.session_at > last_conversions.last_conversion_at
-        or (
-            sessions.session_at = last_conversions.last_conversion_at
-            and sessions.session_id > last_conversions.last_conversion_session_id
-        )
-
-),
-
-open_journey_ends as (
-
-    select
-        user_id,
-        max(session_at) as last_at
-    from sessions_after_last_conversion
-    group by user_id
-
-),
-
 open_journey_sessions as (
 
+    -- the window's sessions after the last conversion; ties on time broken by session_id
     select
-        sessions_after_last_conversion.session_id,
-        sessions_after_last_conversion.user_id,
-        sessions_after_last_conversion.channel,
-        sessions_after_last_conversion.session_at,
-        open_journey_ends.last_at
-    from sessions_after_last_conversion
-    inner join open_journey_ends
-        on sessions_after_last_conversion.user_id = open_journey_ends.user_id
+        recent_sessions.session_id,
+        recent_sessions.user_id,
+        recent_sessions.channel,
+        recent_sessions.session_at,
+        recent_sessions.last_at
+    from recent_sessions
+    left join last_conversions
+        on recent_sessions.user_id = last_conversions.user_id
     where
-        -- both ends inclusive, as for a conversion's touchpoints
-        {{ dbt.dateadd('second', -1 * lookback_seconds, 'open_journey_ends.last_at') }}
-        <= sessions_after_last_conversion.session_at
+        last_conversions.user_id is null
+        or recent_sessions.session_at > last_conversions.last_conversion_at
+        or (
+            recent_sessions.session_at = last_conversions.last_conversion_at
+            and recent_sessions.session_id > last_conversions.last_conversion_session_id
+        )
 
 ),
 

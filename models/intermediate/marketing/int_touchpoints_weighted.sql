@@ -2,15 +2,16 @@
     touchpoint. A conversion's credits sum to 1 under every model. -#}
 {#- A table, incremental by conversion: a run rebuilds the conversions that a re-decided
     session can reach: the session itself (a new, changed or vanished conversion) and every
-    conversion whose lookback window holds any version of it (macro affected: conversions). -#}
+    conversion whose lookback window holds any version of it (macro affected: conversions,
+    which finds the latter among this table's rows: so the strategy `replace_affected`
+    deletes them only after the select). -#}
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
+    incremental_strategy='replace_affected',
     on_schema_change='fail',
     meta={'rebuilt_by': ['conversion_session_id', 'conversions']},
-    pre_hook=["{{ delete_affected() }}"],
     post_hook=["{{ analyze_table() }}"],
-    indexes=[{'columns': ['conversion_session_id']}, {'columns': ['conversion_month']}] if target.type == 'postgres' else [],
+    indexes=[{'columns': ['conversion_session_id']}, {'columns': ['conversion_month']}, {'columns': ['user_id', 'conversion_at']}] if target.type == 'postgres' else [],
     dist='user_id',
     sort=['conversion_month'],
     backup=false,

@@ -1,13 +1,13 @@
 {#- One row per journey: a conversion's touchpoints, or a user's sessions after their last
     conversion; the channel path in time order (ties by session_id). A table, incremental by
-    user, as int_journey_touches: a run rebuilds the journeys of the users it rebuilt. -#}
+    journey, as int_journey_touches: a run rebuilds the journeys it rebuilt. -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    meta={'rebuilt_by': ['user_id', 'session_users']},
+    meta={'rebuilt_by': ['journey_id', 'journeys']},
     pre_hook=["{{ delete_affected() }}"],
-    indexes=[{'columns': ['user_id']}, {'columns': ['journey_id']}] if target.type == 'postgres' else [],
+    indexes=[{'columns': ['journey_id']}] if target.type == 'postgres' else [],
     dist='user_id',
     sort=['journey_month'],
 ) }}
@@ -28,7 +28,7 @@ journey_touches as (
         is_first_touch_on_channel,
         net_revenue
     from {{ ref('int_journey_touches') }}
-    where {{ in_affected('user_id', 'session_users', window) }}
+    where {{ in_affected('journey_id', 'journeys', window) }}
 
 ),
 
