@@ -291,6 +291,7 @@ def run(project_dir: Path, scale: float, workdir: Path | None = None,
                 timed(results, "late_build", lambda: dbt.run("build"), memory)
                 results.slowest["late_build"] = slowest_nodes(dbt)
                 timed(results, "noop_build", lambda: dbt.run("build"), memory)
+                results.slowest["noop_build"] = slowest_nodes(dbt)
             if tuning:
                 _tuning(results, wh, dbt)
         finally:
