@@ -3,6 +3,7 @@ random cuts of the loads is test_load_order_properties.py, whose helpers these u
 
 - The issue's scenario: one append holding an old late session and a conflicting copy of
   another old clean session.
+- A returning user's open journey moving to a later month, in a load of its own.
 - Changed attribution vars: a plain `dbt build --vars ...` equals a `--full-refresh` with the same
   vars, and the README's example of them builds with nothing skipped.
 """
@@ -88,6 +89,53 @@ def test_a_late_session_and_a_conflict_in_one_append(
     assert in_marts == {late}, (
         f"fct_sessions should hold the late session {late} and not the conflicting {conflicting}"
         f"; it holds {sorted(in_marts)}")
+    assert result.returncode == 0, failures(result.stdout)
+    incremental = dbt_project.table_rows(exclude=NOT_COMPARED)
+    dbt_project.dbt(*BUILD, "--full-refresh")
+    assert_same_rows(dbt_project.table_rows(exclude=NOT_COMPARED), incremental)
+
+
+def test_a_returning_user_moves_their_open_journey_to_a_later_month(
+        dbt_project: DbtProject, sources: Sources, tmp_path: Path) -> None:
+    """A user comes back in a later month, in a load of their own: their open journey leaves
+    the month of their previous session, whose Markov chain must be recounted although no other
+    journey of that month changed (int_journey_touches logs the months it deletes)."""
+    data = sources.clean
+    channel = data["user_session_channel"]
+    by_user: dict[str, list[tuple[str, str, bool]]] = {}  # user -> (time, session, paid) rows
+    for session, rows in _sessions(data).items():
+        if set(rows) >= {"user_session_channel", "session_timestamp"}:
+            user = rows["user_session_channel"][0][channel.column("userid")]
+            by_user.setdefault(user, []).append(
+                (rows["session_timestamp"][0][1], session, "session_transaction" in rows))
+
+    def previous_is_open(user: str) -> bool:
+        # sessions in two months at least, and the latest one before the last month is no
+        # transaction: that user's open journey lies in an earlier month until the load
+        visits = sorted(by_user[user])
+        last_month = visits[-1][0][:7]
+        earlier = [visit for visit in visits if visit[0][:7] < last_month]
+        return bool(earlier) and not earlier[-1][2]
+
+    user = min(u for u in by_user if previous_is_open(u))
+    last_month = max(by_user[user])[0][:7]
+    held = {session for at, session, _ in by_user[user] if at[:7] == last_month}
+
+    def held_back(name: str, row: Row) -> bool:
+        table = data[name]
+        return "sessionid" in table.header and row[table.column("sessionid")] in held
+
+    bulk = {name: Table(t.header, [r for r in t.rows if not held_back(name, r)])
+            for name, t in data.items()}
+    append = {name: Table(t.header, [r for r in t.rows if held_back(name, r)])
+              for name, t in data.items()}
+
+    reset(dbt_project)
+    uri = dbt_project.warehouse.uri()
+    load(uri, write_dataset(tmp_path / "bulk", bulk))
+    build(dbt_project, "the bulk load")
+    load(uri, write_dataset(tmp_path / "append", append), append=True)
+    result = dbt_project.dbt(*BUILD, check=False)
     assert result.returncode == 0, failures(result.stdout)
     incremental = dbt_project.table_rows(exclude=NOT_COMPARED)
     dbt_project.dbt(*BUILD, "--full-refresh")
