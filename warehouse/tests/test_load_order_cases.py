@@ -3,13 +3,15 @@ random cuts of the loads is test_load_order_properties.py, whose helpers these u
 
 - The issue's scenario: one append holding an old late session and a conflicting copy of
   another old clean session.
-- A returning user's open journey moving to a later month, in a load of its own.
+- A returning user's open journey moving to a later month, in a load of its own; then a
+  build with nothing new, where every incremental model is a no-op.
 - Changed attribution vars: a plain `dbt build --vars ...` equals a `--full-refresh` with the same
   vars, and the README's example of them builds with nothing skipped.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -137,9 +139,27 @@ def test_a_returning_user_moves_their_open_journey_to_a_later_month(
     load(uri, write_dataset(tmp_path / "append", append), append=True)
     result = dbt_project.dbt(*BUILD, check=False)
     assert result.returncode == 0, failures(result.stdout)
+    assert not _no_op_models(dbt_project)  # rows were loaded: every window is open
     incremental = dbt_project.table_rows(exclude=NOT_COMPARED)
+
+    # Nothing new at all: every incremental model is a no-op, and nothing changes.
+    build(dbt_project, "nothing new")
+    incremental_models = {name for (name,) in dbt_project.query(
+        "select split_part(model_name, '.', 3) from staging.model_watermarks")}
+    assert {name.strip('"') for name in incremental_models} == _no_op_models(dbt_project)
+    assert_same_rows(dbt_project.table_rows(exclude=NOT_COMPARED), incremental)
+
     dbt_project.dbt(*BUILD, "--full-refresh")
     assert_same_rows(dbt_project.table_rows(exclude=NOT_COMPARED), incremental)
+
+
+def _no_op_models(project: DbtProject) -> set[str]:
+    """The models the last dbt command reported as a no-op (the incremental materialization's
+    path for a model with nothing new loaded)."""
+    results = json.loads((project.workdir / "target" / "run_results.json").read_text())
+    return {result["unique_id"].split(".")[-1] for result in results["results"]
+            if result["unique_id"].startswith("model.")
+            and (result.get("message") or "").startswith("NO-OP")}
 
 
 def test_changed_attribution_vars_rebuild_every_mart(
