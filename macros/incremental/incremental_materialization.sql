@@ -9,12 +9,14 @@
     table and column comments are refreshed by the next build that writes rows; a changed
     description alone takes effect then, or with `--full-refresh`.
 
-    Every other case, and every dry run of `warehouse redshift-check` (whose recording driver
+    A model whose every build must write (raw_data_quality_history, one row per build) sets
+    meta `no_op_when_nothing_new: false`. Every other case, and every dry run of `warehouse redshift-check` (whose recording driver
     answers no query, so no window is ever empty), is dbt's materialization unchanged.
 -#}
 {% materialization incremental, default -%}
     {%- set existing_relation = load_cached_relation(this) -%}
     {%- if existing_relation is none or existing_relation.is_view or should_full_refresh()
+            or not model.config.meta.get('no_op_when_nothing_new', true)
             or not load_window().empty -%}
         {{ return(dbt.materialization_incremental_default()) }}
     {%- endif -%}
