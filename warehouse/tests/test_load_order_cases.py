@@ -12,6 +12,7 @@ random cuts of the loads is test_load_order_properties.py, whose helpers these u
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -73,12 +74,7 @@ def test_a_late_session_and_a_conflict_in_one_append(
     append = {name: Table(t.header, [r for r in t.rows if late in r]) for name, t in data.items()}
     append["user_session_channel"].rows.append(conflict)
 
-    reset(dbt_project)
-    uri = dbt_project.warehouse.uri()
-    load(uri, write_dataset(tmp_path / "bulk", bulk))
-    build(dbt_project, "the bulk load")
-    load(uri, write_dataset(tmp_path / "append", append), append=True)
-    result = dbt_project.dbt(*BUILD, check=False)
+    result = _build_bulk_then_append(dbt_project, tmp_path, bulk, append)
 
     in_marts = {s for (s,) in dbt_project.query(
         "select session_id from analytics.fct_sessions where session_id in (%s, %s)",
@@ -132,12 +128,7 @@ def test_a_returning_user_moves_their_open_journey_to_a_later_month(
     append = {name: Table(t.header, [r for r in t.rows if held_back(name, r)])
               for name, t in data.items()}
 
-    reset(dbt_project)
-    uri = dbt_project.warehouse.uri()
-    load(uri, write_dataset(tmp_path / "bulk", bulk))
-    build(dbt_project, "the bulk load")
-    load(uri, write_dataset(tmp_path / "append", append), append=True)
-    result = dbt_project.dbt(*BUILD, check=False)
+    result = _build_bulk_then_append(dbt_project, tmp_path, bulk, append)
     assert result.returncode == 0, failures(result.stdout)
     assert not _no_op_models(dbt_project)  # rows were loaded: every window is open
     incremental = dbt_project.table_rows(exclude=NOT_COMPARED)
@@ -155,6 +146,17 @@ def test_a_returning_user_moves_their_open_journey_to_a_later_month(
 
     dbt_project.dbt(*BUILD, "--full-refresh")
     assert_same_rows(dbt_project.table_rows(exclude=NOT_COMPARED), incremental)
+
+
+def _build_bulk_then_append(project: DbtProject, tmp_path: Path, bulk: DataSet,
+                            append: DataSet) -> subprocess.CompletedProcess[str]:
+    """A fresh warehouse: load `bulk`, build, append `append`; the plain build after it."""
+    reset(project)
+    uri = project.warehouse.uri()
+    load(uri, write_dataset(tmp_path / "bulk", bulk))
+    build(project, "the bulk load")
+    load(uri, write_dataset(tmp_path / "append", append), append=True)
+    return project.dbt(*BUILD, check=False)
 
 
 def _no_op_models(project: DbtProject) -> set[str]:
