@@ -19,13 +19,22 @@
 -#}
 {% macro acquire_run_lock() -%}
     {%- if execute and flags.WHICH in ('run', 'build', 'seed', 'snapshot', 'test') -%}
-        {{ return(adapter.dispatch('acquire_run_lock')(run_lock_wait_seconds())) }}
+        {%- set lock_sql = adapter.dispatch('acquire_run_lock')(run_lock_wait_seconds()) -%}
+        {%- if lock_sql is none -%}
+            {{ return('select 1 as run_lock_not_available') }}
+        {%- endif -%}
+        {#- Sent while the hook compiles, not as the hook: a refusal then stops dbt with its one
+            line. A failing hook would make dbt 1.11 skip every node, and a `dbt build` with
+            saved queries selected dies skipping them (dbt-core #10029) with a traceback. -#}
+        {%- call statement('acquire_run_lock', auto_begin=true) -%}{{ lock_sql }}{%- endcall -%}
+        {%- do adapter.commit() -%}
+        {{ return('select 1 as run_lock_taken') }}
     {%- endif -%}
     {{ return('select 1 as run_lock_not_needed') }}
 {%- endmacro %}
 
 {% macro default__acquire_run_lock(wait_seconds) -%}
-    {{ return('select 1 as run_lock_not_available') }}
+    {{ return(none) }}
 {%- endmacro %}
 
 {% macro postgres__acquire_run_lock(wait_seconds, stale=30) -%}
