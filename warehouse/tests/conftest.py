@@ -61,12 +61,14 @@ class DbtProject:
         finally:
             conn.close()
 
-    def table_rows(self, schema: str = "analytics",
-                   exclude: tuple[str, ...] = ()) -> dict[str, Counter[str]]:
-        """Every table in schema (but those excluded) as a multiset of its rows' text."""
+    def table_rows(self, schema: str = "analytics", exclude: tuple[str, ...] = (),
+                   only: tuple[str, ...] | None = None) -> dict[str, Counter[str]]:
+        """Every table in schema (but those excluded; or only those named) as a multiset of
+        its rows' text."""
         tables = [name for (name,) in self.query(
             "select table_name from information_schema.tables where table_schema = %s "
-            "and table_type = 'BASE TABLE' order by 1", (schema,)) if name not in exclude]
+            "and table_type = 'BASE TABLE' order by 1", (schema,))
+            if name not in exclude and (only is None or name in only)]
         return {name: Counter(text for (text,) in self.query(
             f"select t::text from {schema}.{name} as t")) for name in tables}
 

@@ -40,6 +40,8 @@ pytestmark = pytest.mark.e2e
 SCALE = 0.03  # about 3,000 sessions, 28 users: one build is dbt's fixed cost, not the data's
 SEED, OTHER_SEED = 23, 24
 NOT_COMPARED = ("raw_data_quality_history",)  # one row per build by design
+# Kept by difference, not recounted (markov_step_changes.sql): compared with a full rebuild too.
+STAGING_COMPARED = ("int_markov_transitions_monthly",)
 # Unit tests read no loaded data (their inputs are fixtures): a build after a load skips them.
 # The vars tests below run them.
 BUILD = ("build", "--exclude", "test_type:unit")
@@ -209,6 +211,13 @@ def reset(project: DbtProject) -> None:
         project.query(f"drop schema if exists {schema} cascade")
 
 
+def compared_tables(project: DbtProject) -> dict[str, Counter[str]]:
+    """The tables an incremental build must leave equal to a full rebuild's."""
+    tables = project.table_rows(exclude=NOT_COMPARED)
+    staging = project.table_rows("staging", only=STAGING_COMPARED)
+    return {**tables, **{f"staging.{name}": rows for name, rows in staging.items()}}
+
+
 def failures(output: str) -> str:
     """The nodes a dbt command reported as failed or errored, one a line."""
     lines = [line for line in output.splitlines() if re.search(r"\[(FAIL|ERROR)\b", line)
@@ -275,6 +284,6 @@ def test_any_cut_of_the_loads_builds_to_a_full_refresh(
         load(uri, write_dataset(root / f"load_{n}", rows), append=append)
         build(dbt_project, f"load {n + 1} of {len(parts)} ({'append' if append else 'replace'}, "
               f"{cut})")
-    incremental = dbt_project.table_rows(exclude=NOT_COMPARED)
+    incremental = compared_tables(dbt_project)
     dbt_project.dbt(*BUILD, "--full-refresh")
-    assert_same_rows(dbt_project.table_rows(exclude=NOT_COMPARED), incremental)
+    assert_same_rows(compared_tables(dbt_project), incremental)

@@ -6,15 +6,16 @@
     and the open journey of every user a re-decided session names. An open journey reads only
     the user's sessions inside the lookback window before their latest session (by an index on
     user and time), never their whole history. The months of the journeys it deletes and writes
-    go to the rebuilt-keys log, so the Markov chain recounts exactly those months (a returning
-    user moves their open journey to a later month). -#}
+    go to the rebuilt-keys log, so the Markov chain replaces exactly those months (a returning
+    user moves their open journey to a later month), and the Markov steps of those journeys to
+    the step-changes log, so it does so by difference (markov_step_changes.sql). -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
     meta={'rebuilt_by': ['journey_id', 'journeys']},
-    pre_hook=["{{ log_rebuilt_keys('journey_month') }}", "{{ delete_affected() }}"],
-    post_hook=["{{ analyze_table() }}", "{{ log_rebuilt_keys('journey_month') }}"],
+    pre_hook=["{{ log_rebuilt_keys('journey_month') }}", "{{ log_markov_step_changes(-1) }}", "{{ delete_affected() }}"],
+    post_hook=["{{ analyze_table() }}", "{{ log_rebuilt_keys('journey_month') }}", "{{ log_markov_step_changes(1) }}"],
     indexes=[{'columns': ['journey_id']}, {'columns': ['journey_month']}] if target.type == 'postgres' else [],
     dist='journey_id',
     sort=['journey_month'],

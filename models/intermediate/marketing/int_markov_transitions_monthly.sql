@@ -4,23 +4,28 @@
     month so the solver never compares names: 0 start, 1..n the month's channels in name
     order, -1 conversion, -2 null. Small (one row per month and pair of states), read by the
     solver and its tests without recounting every touch. A table, incremental by month: a run
-    recounts the months whose journeys int_journey_touches deleted or wrote (its rebuilt-keys
-    log). -#}
+    replaces the months whose journeys int_journey_touches deleted or wrote (its rebuilt-keys
+    log). Their new counts are their old ones plus the step changes int_journey_touches logged
+    (markov_step_changes.sql): a returning user's open journey moves one journey's steps, not
+    the month's. Where a journeys run in the window logged none (a full rebuild), the months
+    are recounted from the touches. -#}
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
+    incremental_strategy='replace_affected',
     on_schema_change='fail',
     meta={'rebuilt_by': ['month', 'rebuilt:int_journey_touches']},
-    pre_hook=["{{ delete_affected() }}"],
     post_hook=["{{ analyze_table() }}"],
     dist='all',
     sort=['month'],
     backup=false,
 ) }}
 {%- set window = load_window() %}
+{%- set recount = window.full or window.empty
+    or not markov_step_changes_complete(ref('int_journey_touches'), window) %}
 
 with
 
+{% if recount -%}
 touches as (
 
     select
@@ -35,87 +40,91 @@ touches as (
 
 ),
 
-touches_with_previous as (
+step_counts as (
+
+    {{ markov_step_counts('touches') }}
+
+),
+{%- else -%}
+previous_counts as (
 
     select
-        journey_id,
-        journey_month,
-        converted,
-        channel,
-        touch_position,
-        touch_count,
-        lag(channel) over (partition by journey_id order by touch_position) as previous_channel
-    from touches
+        month,
+        from_name,
+        to_name,
+        transitions
+    from {{ this }}
+    where {{ in_affected('month', 'rebuilt:int_journey_touches', window) }}
 
 ),
 
-steps as (
-
-    -- a touch on the same channel as the touch before it is the same step
-    select
-        journey_month as month,
-        previous_channel as from_channel,
-        channel as to_channel,
-        cast(null as varchar(16)) as to_outcome
-    from touches_with_previous
-    where previous_channel is null or previous_channel <> channel
-
-    union all
+logged_changes as (
 
     select
-        journey_month as month,
-        channel as from_channel,
-        cast(null as varchar(32)) as to_channel,
-        case when converted then 'conversion' else 'null' end as to_outcome
-    from touches
-    where touch_position = touch_count
+        month,
+        from_name,
+        to_name,
+        steps as transitions
+    from {{ load_state_relation('markov_step_changes') }}
+    where
+        model_name = '{{ ref('int_journey_touches') }}'
+        and month is not null
+        and rebuilt_until > {{ window.since }}
+        and rebuilt_until <= {{ window.until }}
 
 ),
+
+step_counts as (
+
+    -- a step no journey takes any more adds up to 0 (below 0 would be a lost change: kept,
+    -- so the test on transitions fails)
+    select
+        counted.month,
+        counted.from_name,
+        counted.to_name,
+        cast(sum(counted.transitions) as bigint) as transitions
+    from (
+        select * from previous_counts
+        union all
+        select * from logged_changes
+    ) as counted
+    group by counted.month, counted.from_name, counted.to_name
+    having sum(counted.transitions) <> 0
+
+),
+{%- endif %}
 
 channel_states as (
 
     select
         month,
-        to_channel as channel,
-        row_number() over (partition by month order by to_channel) as channel_state
-    from steps
-    where to_channel is not null
-    group by month, to_channel
-
-),
-
-steps_numbered as (
-
-    select
-        steps.month,
-        coalesce(from_states.channel_state, 0) as from_state,
-        coalesce(to_states.channel_state, case when steps.to_outcome = 'conversion' then -1 else -2 end)
-            as to_state,
-        coalesce(from_states.channel, '(start)') as from_name,
-        coalesce(to_states.channel, '(' || steps.to_outcome || ')') as to_name
-    from steps
-    left join channel_states as from_states
-        on
-            steps.month = from_states.month
-            and steps.from_channel = from_states.channel
-    left join channel_states as to_states
-        on
-            steps.month = to_states.month
-            and steps.to_channel = to_states.channel
+        to_name as channel,
+        row_number() over (partition by month order by to_name) as channel_state
+    from step_counts
+    where to_name not in ('(conversion)', '(null)')
+    group by month, to_name
 
 ),
 
 transition_counts as (
 
     select
-        month,
-        from_state,
-        to_state,
-        from_name,
-        to_name,
-        count(*) as transitions
-    from steps_numbered
-    group by month, from_state, to_state, from_name, to_name
+        step_counts.month,
+        coalesce(from_states.channel_state, 0) as from_state,
+        coalesce(to_states.channel_state, case when step_counts.to_name = '(conversion)' then -1 else -2 end)
+            as to_state,
+        step_counts.from_name,
+        step_counts.to_name,
+        step_counts.transitions
+    from step_counts
+    left join channel_states as from_states
+        on
+            step_counts.month = from_states.month
+            and step_counts.from_name = from_states.channel
+    left join channel_states as to_states
+        on
+            step_counts.month = to_states.month
+            and step_counts.to_name = to_states.channel
 
 ),
 

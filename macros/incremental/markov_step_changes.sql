@@ -1,0 +1,114 @@
+{#-
+    The Markov chain's step counts, kept up to date by difference instead of recounted.
+
+    A month's transition counts are sums over its journeys, so when int_journey_touches
+    rebuilds some journeys, the month's new counts are its old counts, minus the steps of the
+    journeys it deleted, plus the steps of those it wrote. int_journey_touches logs both, in
+    its transaction, to the load-state table `markov_step_changes` (one row per run, month and
+    step, with a signed count), and one row per run saying it did so (`from_name` null,
+    `to_name` '(logged)'). A full rebuild of it logs no step, and a marker '(full)' instead.
+    int_markov_transitions_monthly adds up the changes inside its window, unless a journeys
+    run in that window has no '(logged)' marker (a full rebuild, or a run from before this
+    log): then it recounts the months that run rebuilt from the touches themselves.
+-#}
+
+{#- One row per month and step (from_name, to_name) of the journeys in `touches` (a relation,
+    CTE or aliased subquery with journey_id, journey_month, converted, channel,
+    touch_position and touch_count): start -> channel -> ... -> channel -> (conversion) or
+    (null), consecutive touches on the same channel being one step; `transitions` counts it. -#}
+{% macro markov_step_counts(touches) -%}
+    select
+        steps.month,
+        cast(steps.from_name as varchar(32)) as from_name,
+        cast(steps.to_name as varchar(32)) as to_name,
+        count(*) as transitions
+    from (
+        -- a touch on the same channel as the touch before it is the same step
+        select
+            touches_with_previous.journey_month as month,
+            coalesce(touches_with_previous.previous_channel, '(start)') as from_name,
+            touches_with_previous.channel as to_name
+        from (
+            select
+                journey_month,
+                channel,
+                lag(channel) over (partition by journey_id order by touch_position) as previous_channel
+            from {{ touches }}
+        ) as touches_with_previous
+        where
+            touches_with_previous.previous_channel is null
+            or touches_with_previous.previous_channel <> touches_with_previous.channel
+
+        union all
+
+        select
+            last_touches.journey_month as month,
+            last_touches.channel as from_name,
+            case when last_touches.converted then '(conversion)' else '(null)' end as to_name
+        from {{ touches }} as last_touches
+        where last_touches.touch_position = last_touches.touch_count
+    ) as steps
+    group by steps.month, steps.from_name, steps.to_name
+{%- endmacro %}
+
+
+{#- Hook of int_journey_touches: log the steps of the journeys it is about to delete (pre-hook,
+    sign -1, before delete_affected) or has written (post-hook, sign 1, which also writes the
+    run's marker), under the window's end, in the model's transaction. -#}
+{% macro log_markov_step_changes(sign) -%}
+    {%- if not execute -%}{{ return('') }}{%- endif -%}
+    {%- set window = load_window() -%}
+    {%- if window.empty or load_relation(this) is none -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set changes = load_state_relation('markov_step_changes') -%}
+    {%- set incremental = is_incremental() and not window.full -%}
+    {%- if incremental %}
+insert into {{ changes }} (model_name, month, from_name, to_name, steps, rebuilt_until, recorded_at)
+select
+    '{{ this }}',
+    counted.month,
+    counted.from_name,
+    counted.to_name,
+    {{ sign }} * counted.transitions,
+    {{ window.until }},
+    {{ dbt.current_timestamp() }}
+from (
+    {{ markov_step_counts('(select journey_id, journey_month, converted, channel, touch_position, touch_count from '
+        ~ this ~ ' where ' ~ in_affected(model.config.meta.rebuilt_by[0], model.config.meta.rebuilt_by[1], window) ~ ')') }}
+) as counted
+    {%- endif %}
+    {%- if sign > 0 %}
+        {{- ';' if incremental }}
+insert into {{ changes }} (model_name, month, from_name, to_name, steps, rebuilt_until, recorded_at)
+values ('{{ this }}', null, null, '{{ "(logged)" if incremental else "(full)" }}', 0, {{ window.until }}, {{ dbt.current_timestamp() }})
+    {%- endif %}
+{%- endmacro %}
+
+
+{#- Whether every run of `journeys` (a relation) inside the window logged its step changes:
+    then they add up to the change of the Markov counts since the window's start. Not when a
+    run there rebuilt it in full, or predates the log. -#}
+{% macro markov_step_changes_complete(journeys, window) -%}
+    {%- set changes = load_state_relation('markov_step_changes') -%}
+    {%- set query -%}
+        select
+            (select count(*) from {{ changes }}
+             where model_name = '{{ journeys }}' and from_name is null and to_name = '(full)'
+                and rebuilt_until > {{ window.since }} and rebuilt_until <= {{ window.until }}) as full_runs,
+            (select count(*) from (
+                select distinct rebuilt.rebuilt_until
+                from {{ load_state_relation('rebuilt_keys') }} as rebuilt
+                where rebuilt.model_name = '{{ journeys }}'
+                    and rebuilt.rebuilt_until > {{ window.since }} and rebuilt.rebuilt_until <= {{ window.until }}
+            ) as runs
+             where not exists (
+                select 1 from {{ changes }} as logged
+                where logged.model_name = '{{ journeys }}' and logged.from_name is null
+                    and logged.to_name = '(logged)' and logged.rebuilt_until = runs.rebuilt_until
+            )) as unlogged_runs
+    {%- endset -%}
+    {%- set rows = run_query(query).rows -%}
+    {#- no row: a dry run (redshift-check), which renders the incremental path -#}
+    {{ return(rows | length == 0 or (rows[0][0] == 0 and rows[0][1] == 0)) }}
+{%- endmacro %}

@@ -1,0 +1,81 @@
+{#- int_markov_transitions_monthly keeps its counts by difference (its old counts plus the step
+    changes int_journey_touches logged): they must equal a recount of the journeys' touches,
+    step for step, and none may be 0 or below. A recount is what the difference saves (the
+    Markov model's whole cost), so a build checks that every count of the months it replaced
+    is positive (after a full rebuild, which recounted, every count), and
+    `--vars '{test_scope: full}'` (make test's full-scope run) recounts every month and
+    compares. -#}
+{%- set transitions = ref('int_markov_transitions_monthly') -%}
+
+with
+
+{% if var('test_scope', 'changed') == 'full' -%}
+kept as (
+
+    select
+        month,
+        from_name,
+        to_name,
+        transitions
+    from {{ transitions }}
+
+),
+
+touches as (
+
+    select
+        journey_id,
+        journey_month,
+        converted,
+        channel,
+        touch_position,
+        touch_count
+    from {{ ref('int_journey_touches') }}
+
+),
+
+recounted as (
+
+    {{ markov_step_counts('touches') }}
+
+),
+
+final as (
+
+    select
+        coalesce(kept.month, recounted.month) as month,
+        coalesce(kept.from_name, recounted.from_name) as from_name,
+        coalesce(kept.to_name, recounted.to_name) as to_name,
+        kept.transitions as kept_transitions,
+        recounted.transitions as recounted_transitions
+    from kept
+    full outer join recounted
+        on
+            kept.month = recounted.month
+            and kept.from_name = recounted.from_name
+            and kept.to_name = recounted.to_name
+    where
+        kept.transitions is null
+        or recounted.transitions is null
+        or kept.transitions <> recounted.transitions
+        or kept.transitions < 1
+
+)
+{%- else -%}
+final as (
+
+    select
+        month,
+        from_name,
+        to_name,
+        transitions as kept_transitions,
+        cast(null as bigint) as recounted_transitions
+    from {{ transitions }}
+    where
+        {{ rebuilt_keys_filter(transitions, 'month') }}
+        and transitions < 1
+
+)
+{%- endif %}
+
+select * from final
