@@ -17,10 +17,12 @@ build: install
 	mkdir -p $(STATE_LOCAL) && cp target/manifest.json $(STATE_LOCAL)/manifest.json
 
 # The test files run on TEST_WORKERS processes (pytest-xdist), each with its own throw-away
-# warehouse; a file's tests stay together, in order, on one worker. TEST_WORKERS=0: one process.
+# warehouse; a file's tests stay together, in order, on one worker, and the files start longest
+# first (conftest.py LONGEST_FIRST; --no-loadscope-reorder keeps that order). TEST_WORKERS=0: one
+# process.
 TEST_WORKERS ?= 2
 test: install
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=15
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=25
 
 install: $(VENV)/.installed
 

@@ -119,10 +119,14 @@ def dbt_project(warehouse: Warehouse, tmp_path_factory: pytest.TempPathFactory) 
 
 # The longest files first (measured: `make test` prints the slowest tests): the workers take
 # files in this order, so the last file to start is a short one and no worker idles at the end.
-LONGEST_FIRST = ("test_faults.py", "test_load_order_properties.py", "test_incremental.py",
-                 "test_bench.py", "test_load_order_cases.py", "test_run_lock.py",
-                 "test_known_answer.py", "test_end_to_end.py", "test_vars.py",
-                 "test_ci_checks.py")
+# (`make test` passes --no-loadscope-reorder: by default pytest-xdist orders the files by their
+# number of tests, which put the long single-test files last.)
+LONGEST_FIRST = ("test_load_order_cases.py", "test_known_answer.py", "test_faults.py",
+                 "test_load_order_properties.py", "test_ci_checks.py", "test_incremental.py",
+                 "test_run_lock.py", "test_end_to_end.py", "test_access_control.py",
+                 "test_bench.py", "test_markov.py", "test_semantic_layer.py",
+                 "test_dashboards.py", "test_docs_site.py", "test_warnings_and_history.py",
+                 "test_vars.py", "test_operations.py", "test_redshift.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
