@@ -21,22 +21,9 @@ kept as (
 
 ),
 
-touches as (
-
-    select
-        journey_id,
-        journey_month,
-        converted,
-        channel,
-        touch_position,
-        touch_count
-    from {{ ref('int_journey_touches') }}
-
-),
-
 recounted as (
 
-    {{ markov_step_counts('touches') }}
+    {{ markov_step_counts(ref('int_journey_touches')) }}
 
 ),
 
