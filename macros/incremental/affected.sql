@@ -7,8 +7,8 @@
     - session_users: every user any version of those sessions' channel rows names;
     - session_months: every month any version of those sessions' timestamps falls in;
     - event_users: users with an A/B event, a variant or an attribute version re-decided;
-    - conversions, conversion_months: the conversions a re-decided session can reach, and
-      their months;
+    - conversions, conversion_days: the conversions a re-decided session can reach, and
+      their days;
     - journeys: the journeys of those conversions, and the open journey of every session user;
     - nps_months: months of every version of the NPS answers re-decided;
     - rebuilt:<model>: the months <model> logged for the rows it deleted and wrote
@@ -28,7 +28,7 @@
         from {{ _model_relation('base_raw_data__user_session_channel', from_graph) }}
         where userid is not null and sessionid in ({{ affected('sessions', window, from_graph) }})
     {%- elif kind == 'session_months' -%}
-        select distinct cast({{ dbt.date_trunc('month', 'ts') }} as date)
+        select distinct cast({{ dbt.date_trunc('month', 'ts') }} as date) as month
         from {{ _model_relation('base_raw_data__session_timestamp', from_graph) }}
         where ts is not null and sessionid in ({{ affected('sessions', window, from_graph) }})
     {%- elif kind == 'event_users' -%}
@@ -40,52 +40,33 @@
         {{ parts | join('\n        union\n        ') }}
     {%- elif kind == 'conversions' -%}
         {#- the re-decided sessions themselves (a new, changed or vanished conversion), and
-            every other conversion whose lookback window holds any version (user, time) of
-            one of them. Such a conversion was not re-decided, so it is in
-            int_touchpoints_weighted as it was (that model replaces its rows only after its
-            select has read them): a join on user by index, not a pass over every session. -#}
+            the conversions their lookback windows reach -#}
         {{ affected('sessions', window, from_graph) }}
         union
-        select conversions.conversion_session_id
-        from {{ _model_relation('int_touchpoints_weighted', from_graph) }} as conversions
-        inner join (
-            select
-                versions_channel.userid,
-                versions_time.ts
-            from {{ _model_relation('base_raw_data__user_session_channel', from_graph) }} as versions_channel
-            inner join {{ _model_relation('base_raw_data__session_timestamp', from_graph) }} as versions_time
-                on versions_channel.sessionid = versions_time.sessionid
-            where versions_channel.sessionid in ({{ affected('sessions', window, from_graph) }})
-        ) as touched
-            on
-                conversions.user_id = touched.userid
-                -- as a range of conversion_at, which an index on (user_id, conversion_at) finds
-                and conversions.conversion_at >= touched.ts
-                and conversions.conversion_at <= {{ dbt.dateadd('second', attribution_lookback_seconds(), 'touched.ts') }}
-        -- a conversion's touch of itself: one row per conversion
-        where conversions.session_id = conversions.conversion_session_id
-    {%- elif kind == 'conversion_months' -%}
-        {#- a conversion's month changes only with its own timestamp (session_months) -#}
-        {{ affected('session_months', window, from_graph) }}
+        {{ _reached_conversions('conversions.conversion_session_id', window, from_graph) }}
+    {%- elif kind == 'conversion_days' -%}
+        {#- a re-decided conversion's days are those of its timestamps (as session_months);
+            the other conversions rebuilt are the ones reached, read with their day -#}
+        select distinct cast(ts as date) as conversion_date
+        from {{ _model_relation('base_raw_data__session_timestamp', from_graph) }}
+        where ts is not null and sessionid in ({{ affected('sessions', window, from_graph) }})
         union
-        select converted.conversion_month
-        from {{ _model_relation('int_touchpoints_weighted', from_graph) }} as converted
-        where converted.conversion_session_id in ({{ affected('conversions', window, from_graph) }})
+        {{ _reached_conversions('cast(conversions.conversion_at as date)', window, from_graph) }}
     {%- elif kind == 'journeys' -%}
         {#- the converting journeys of the conversions rebuilt, and the open journey of every
             user a re-decided session names -#}
-        select cast(journey_ids.sessionid as varchar(48))
+        select cast(journey_ids.sessionid as varchar(48)) as journey_id
         from ({{ affected('conversions', window, from_graph) }}) as journey_ids
         union
         select {{ dbt.concat(["'open:'", "cast(journey_users.userid as varchar(16))"]) }}
         from ({{ affected('session_users', window, from_graph) }}) as journey_users
     {%- elif kind == 'nps_months' -%}
-        select distinct cast({{ dbt.date_trunc('month', 'created') }} as date)
+        select distinct cast({{ dbt.date_trunc('month', 'created') }} as date) as month
         from {{ _model_relation('base_raw_data__nps', from_graph) }}
         where checked_until > {{ since }} and created is not null
     {%- elif kind.startswith('rebuilt:') -%}
         {#- the values a model logged for the rows it deleted and wrote (log_rebuilt_keys) -#}
-        select distinct cast(key_value as date)
+        select distinct cast(key_value as date) as month
         from {{ load_state_relation('rebuilt_keys') }}
         where
             model_name = '{{ _model_relation(kind[8:], from_graph) }}'
@@ -126,9 +107,72 @@
         (1 = 1)
     {%- elif window.empty -%}
         (1 = 0)
+    {%- elif _stages_affected() and kind == model.config.meta.rebuilt_by[1] -%}
+        {{ column }} in (select * from {{ staged_affected_relation() }})
     {%- else -%}
         {{ affected_filter(column, kind, window) }}
     {%- endif -%}
+{%- endmacro %}
+
+
+{#-
+    The keys an incremental model rebuilds (its meta `rebuilt_by` kind), staged once per run.
+    Its pre-hooks, select, strategy and post-hooks ask for them up to six times, each time a
+    union of lookups over the base layer; worse, the planner cannot know how few keys that
+    union yields, so it joins them to the model's own table by a full scan. Staged in a
+    temporary table with statistics, they are computed once and joined by index. The project's
+    incremental materialization stages them before dbt's (incremental_materialization.sql),
+    for a model built incrementally with a window neither full nor empty; in_affected then
+    reads `<model>__affected_keys`, a temporary table of that session (so a model's compiled
+    SQL, run by hand outside a build, lacks it).
+-#}
+{% macro _stages_affected() -%}
+    {{ return(execute and model is mapping and model.get('resource_type') == 'model'
+        and model.config.materialized == 'incremental'
+        and model.config.meta.get('rebuilt_by') is not none
+        and model.config.meta.rebuilt_by[1] in affected_kinds()
+        and is_incremental()) }}
+{%- endmacro %}
+
+
+{#- The kinds affected() knows, besides rebuilt:<model>. -#}
+{% macro affected_kinds() -%}
+    {{ return(['sessions', 'session_users', 'session_months', 'event_users', 'conversions',
+               'conversion_days', 'journeys', 'nps_months']) }}
+{%- endmacro %}
+
+
+{% macro staged_affected_relation() -%}
+    {{ return(api.Relation.create(identifier=this.identifier ~ '__affected_keys', type='table')) }}
+{%- endmacro %}
+
+
+{#- The statements that stage them: none where in_affected does not read them. -#}
+{% macro stage_affected_sql() -%}
+    {%- if not _stages_affected() -%}{{ return('') }}{%- endif -%}
+    {%- set window = load_window() -%}
+    {%- if window.full or window.empty -%}{{ return('') }}{%- endif -%}
+    {%- set staged = staged_affected_relation() -%}
+drop table if exists {{ staged }};
+create temporary table {{ staged }} as
+{{ affected(model.config.meta.rebuilt_by[1], window) }}
+{%- if stats_need_analyze() %};
+analyze {{ staged }}
+{%- endif %}
+{%- endmacro %}
+
+{#- Whether a table made by `create table as` needs an ANALYZE for statistics: PostgreSQL
+    keeps none of a new (temporary) table; Redshift analyzes one itself. -#}
+{% macro stats_need_analyze() -%}
+    {{ return(adapter.dispatch('stats_need_analyze')()) }}
+{%- endmacro %}
+
+{% macro default__stats_need_analyze() -%}
+    {{ return(true) }}
+{%- endmacro %}
+
+{% macro redshift__stats_need_analyze() -%}
+    {{ return(false) }}
 {%- endmacro %}
 
 
@@ -143,4 +187,31 @@
     {%- set window = load_window() -%}
     {%- if window.empty -%}{{ return('') }}{%- endif -%}
     delete from {{ this }} where {{ in_affected(column, kind, window) }}
+{%- endmacro %}
+
+
+{#- `expression` (of `conversions`, its id or its day) for every conversion whose lookback
+    window holds any version (user, time) of a re-decided session. Such a conversion was not
+    re-decided, so it is in int_touchpoints_weighted as it was (that model replaces its rows
+    only after its select has read them), and found by a join on user and a range of
+    conversion_at, by index, not by a pass over every session or conversion. -#}
+{% macro _reached_conversions(expression, window, from_graph=false) -%}
+        select {{ expression }}
+        from {{ _model_relation('int_touchpoints_weighted', from_graph) }} as conversions
+        inner join (
+            select
+                versions_channel.userid,
+                versions_time.ts
+            from {{ _model_relation('base_raw_data__user_session_channel', from_graph) }} as versions_channel
+            inner join {{ _model_relation('base_raw_data__session_timestamp', from_graph) }} as versions_time
+                on versions_channel.sessionid = versions_time.sessionid
+            where versions_channel.sessionid in ({{ affected('sessions', window, from_graph) }})
+        ) as touched
+            on
+                conversions.user_id = touched.userid
+                -- as a range of conversion_at, which an index on (user_id, conversion_at) finds
+                and conversions.conversion_at >= touched.ts
+                and conversions.conversion_at <= {{ dbt.dateadd('second', attribution_lookback_seconds(), 'touched.ts') }}
+        -- a conversion's touch of itself: one row per conversion
+        where conversions.session_id = conversions.conversion_session_id
 {%- endmacro %}
