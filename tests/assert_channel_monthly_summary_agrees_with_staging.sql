@@ -16,10 +16,12 @@ sessions as (
 
 session_times as (
 
+    -- the months in scope, before any join: then only their sessions are joined
     select
         session_id,
         cast({{ dbt.date_trunc('month', 'session_at') }} as date) as month
     from {{ ref('stg_raw_data__session_timestamp') }}
+    where {{ rebuilt_keys_filter(ref('int_sessions_monthly_by_channel'), 'cast(' ~ dbt.date_trunc('month', 'session_at') ~ ' as date)') }}
 
 ),
 
@@ -46,7 +48,6 @@ sessions_in_scope as (
         on sessions.session_id = session_times.session_id
     left join transactions
         on sessions.session_id = transactions.session_id
-    where {{ rebuilt_keys_filter(ref('int_sessions_monthly_by_channel'), 'session_times.month') }}
 
 ),
 

@@ -29,7 +29,8 @@
     A predicate on `column_expr` that keeps the keys the last build of `model` (a relation
     with meta `rebuilt_by`) rebuilt, e.g. the months a monthly mart recomputed: what a
     reconciliation test compares. `(1 = 1)` after a full rebuild, with test_scope full, or for
-    a model without `rebuilt_by`.
+    a model without `rebuilt_by`. Months are listed as literals (an empty list, or a dry run's,
+    stays a subquery).
 -#}
 {% macro rebuilt_keys_filter(model, column_expr) -%}
     {%- if not execute or var('test_scope', 'changed') == 'full' -%}{{ return('(1 = 1)') }}{%- endif -%}
@@ -50,6 +51,17 @@
     {%- if rebuilt_by[1] == 'checked' -%}
         {{ return('(' ~ column_expr ~ ' in (select changed.' ~ rebuilt_by[0]
             ~ ' from ' ~ model ~ ' as changed where changed.checked_until > ' ~ window.since ~ '))') }}
+    {%- endif -%}
+    {%- if rebuilt_by[1] in ('session_months', 'nps_months') or rebuilt_by[1].startswith('rebuilt:') -%}
+        {#- a few months: listed as literals, so the planner knows how few rows they keep and
+            filters by them before any join (as a subquery they look like one per session) -#}
+        {%- set literals = [] -%}
+        {%- for row in run_query(affected(rebuilt_by[1], window, from_graph=true)).rows if row[0] is not none -%}
+            {%- do literals.append("cast('" ~ row[0] ~ "' as date)") -%}
+        {%- endfor -%}
+        {%- if literals -%}
+            {{ return('(' ~ column_expr ~ ' in (' ~ literals | sort | join(', ') ~ '))') }}
+        {%- endif -%}
     {%- endif -%}
     {{ return('(' ~ affected_filter(column_expr, rebuilt_by[1], window, from_graph=true) ~ ')') }}
 {%- endmacro %}
