@@ -2,6 +2,7 @@
     fct_sessions or the intermediate aggregate it is built from: per month and channel, users,
     paying users, conversion rate, gross and net revenue, compared null-safely, for the months
     its last build recounted (every month with `--vars '{test_scope: full}'`). -#}
+{%- set session_month = 'cast(' ~ dbt.date_trunc('month', 'session_at') ~ ' as date)' %}
 with
 
 sessions as (
@@ -19,9 +20,9 @@ session_times as (
     -- the months in scope, before any join: then only their sessions are joined
     select
         session_id,
-        cast({{ dbt.date_trunc('month', 'session_at') }} as date) as month
+        {{ session_month }} as month
     from {{ ref('stg_raw_data__session_timestamp') }}
-    where {{ rebuilt_keys_filter(ref('int_sessions_monthly_by_channel'), 'cast(' ~ dbt.date_trunc('month', 'session_at') ~ ' as date)') }}
+    where {{ rebuilt_keys_filter(ref('int_sessions_monthly_by_channel'), session_month) }}
 
 ),
 

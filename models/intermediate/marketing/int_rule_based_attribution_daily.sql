@@ -46,11 +46,13 @@ daily_sums as (
         conversion_month,
         channel,
         {%- for attribution_model in attribution_models %}
-        sum(case when {{ attribution_model }}_weight > 0 then 1 else 0 end) as {{ attribution_model }}_touches,
-        sum(case when {{ attribution_model }}_weight > 0 then cast({{ attribution_model }}_weight as numeric(38, 18)) end)
-            as {{ attribution_model }}_credit,
-        sum(case when {{ attribution_model }}_weight > 0 then cast({{ attribution_model }}_weight as numeric(38, 18)) * conversion_revenue end)
-            as {{ attribution_model }}_revenue_credit{{ "," if not loop.last }}
+        {%- set credited = attribution_model ~ '_weight > 0' %}
+        {%- set credit = 'cast(' ~ attribution_model ~ '_weight as numeric(38, 18))' %}
+        sum(case when {{ credited }} then 1 else 0 end) as {{ attribution_model }}_touches,
+        sum(case when {{ credited }} then {{ credit }} end) as {{ attribution_model }}_credit,
+        sum(
+            case when {{ credited }} then {{ credit }} * conversion_revenue end
+        ) as {{ attribution_model }}_revenue_credit{{ "," if not loop.last }}
         {%- endfor %}
     from touchpoints
     group by conversion_date, conversion_month, channel
