@@ -225,14 +225,17 @@ left join (
 
 
 {#- pre- and post-hook: log the values of `column` in the rows this run is about to delete
-    (pre) or has written (post), that is the rows of the keys it rebuilds (meta rebuilt_by),
+    (pre) or has written (post, `written=true`), that is the rows of the keys it rebuilds (meta rebuilt_by),
     under the window's end, in the model's transaction. A consumer rebuilt by these values
     (affected kind `rebuilt:<model>`) reads the entries inside its own window. A full rebuild
     logs every value, old and new. -#}
-{% macro log_rebuilt_keys(column) -%}
+{% macro log_rebuilt_keys(column, written=false) -%}
     {%- if not execute -%}{{ return('') }}{%- endif -%}
     {%- set window = load_window() -%}
-    {%- if window.empty or load_relation(this) is none -%}{{ return('') }}{%- endif -%}
+    {#- before the write, a table that does not exist yet has nothing to log; after it, the
+        table exists even where dbt's relation cache does not know it yet (its first build,
+        or a rebuild after it was dropped): its rows are logged, so consumers rebuild -#}
+    {%- if window.empty or (not written and load_relation(this) is none) -%}{{ return('') }}{%- endif -%}
     {%- set rebuilt_by = model.config.meta.rebuilt_by -%}
 insert into {{ load_state_relation('rebuilt_keys') }} (model_name, key_value, rebuilt_until, recorded_at)
 select distinct

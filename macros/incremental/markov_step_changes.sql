@@ -58,7 +58,10 @@
 {% macro log_markov_step_changes(sign) -%}
     {%- if not execute -%}{{ return('') }}{%- endif -%}
     {%- set window = load_window() -%}
-    {%- if window.empty or load_relation(this) is none -%}
+    {#- after the write (sign 1) the table exists even where dbt's relation cache does not
+        know it yet (its first build, or a rebuild after it was dropped): the '(full)' marker
+        is written, so the chain recounts -#}
+    {%- if window.empty or (sign < 0 and load_relation(this) is none) -%}
         {{ return('') }}
     {%- endif -%}
     {%- set changes = load_state_relation('markov_step_changes') -%}

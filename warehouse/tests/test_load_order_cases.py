@@ -7,6 +7,9 @@ random cuts of the loads is test_load_order_properties.py, whose helpers these u
   build with nothing new, where every incremental model is a no-op.
 - Changed attribution vars: a plain `dbt build --vars ...` equals a `--full-refresh` with the same
   vars, and the README's example of them builds with nothing skipped.
+- A model that logs what it rebuilds for its consumers, new in a warehouse whose consumers
+  exist (a deploy) or dropped by hand: its first build, in a run with new rows, still makes
+  them rebuild.
 """
 
 from __future__ import annotations
@@ -193,3 +196,44 @@ def test_readme_attribution_vars_example_builds_with_nothing_skipped(
     summary = next((line for line in result.stdout.splitlines() if "Done. PASS=" in line), "")
     assert result.returncode == 0 and "SKIP=0" in summary, (
         f"{summary}\n{failures(result.stdout)}")
+
+
+# The models that log what they rebuild for a consumer (rebuilt_keys, markov_step_changes).
+LOGGING_MODELS = ("int_rule_based_attribution_daily", "int_journey_touches")
+
+
+def test_a_logging_model_built_from_nothing_still_rebuilds_its_consumers(
+        dbt_project: DbtProject, sources: Sources, tmp_path: Path) -> None:
+    """The logging models are dropped (as when one is new in a deployed warehouse, or dropped
+    by hand) while their consumers stay, and rows of every twentieth session arrive: the
+    plain build recreates them, and their consumers (the monthly attribution, the Markov
+    chain) still rebuild what the new rows reach."""
+    data = sources.clean
+    held = {row[data["user_session_channel"].column("sessionid")]
+            for index, row in enumerate(data["user_session_channel"].rows) if index % 20 == 0}
+
+    def held_back(name: str, row: Row) -> bool:
+        table = data[name]
+        return "sessionid" in table.header and row[table.column("sessionid")] in held
+
+    bulk = {name: Table(t.header, [r for r in t.rows if not held_back(name, r)])
+            for name, t in data.items()}
+    append = {name: Table(t.header, [r for r in t.rows if held_back(name, r)])
+              for name, t in data.items()}
+    reset(dbt_project)
+    uri = dbt_project.warehouse.uri()
+    load(uri, write_dataset(tmp_path / "bulk", bulk))
+    build(dbt_project, "the bulk load")
+    for model in LOGGING_MODELS:
+        dbt_project.query(f"drop table staging.{model} cascade")
+    load(uri, write_dataset(tmp_path / "append", append), append=True)
+    build(dbt_project, "the append, with the logging models gone")
+    incremental = dbt_project.table_rows(exclude=NOT_COMPARED)
+    chain = dbt_project.table_rows("staging", only=("int_markov_transitions_monthly",
+                                                    "int_rule_based_attribution_monthly"))
+
+    dbt_project.dbt(*BUILD, "--full-refresh")
+    assert_same_rows(dbt_project.table_rows(exclude=NOT_COMPARED), incremental)
+    assert_same_rows(dbt_project.table_rows("staging", only=("int_markov_transitions_monthly",
+                                                             "int_rule_based_attribution_monthly")),
+                     chain)

@@ -15,7 +15,7 @@
     on_schema_change='fail',
     meta={'rebuilt_by': ['journey_id', 'journeys']},
     pre_hook=["{{ log_rebuilt_keys('journey_month') }}", "{{ log_markov_step_changes(-1) }}", "{{ delete_affected() }}"],
-    post_hook=["{{ analyze_table() }}", "{{ log_rebuilt_keys('journey_month') }}", "{{ log_markov_step_changes(1) }}"],
+    post_hook=["{{ analyze_table() }}", "{{ log_rebuilt_keys('journey_month', written=true) }}", "{{ log_markov_step_changes(1) }}"],
     indexes=[{'columns': ['journey_id']}, {'columns': ['journey_month']}] if target.type == 'postgres' else [],
     dist='journey_id',
     sort=['journey_month'],

@@ -11,7 +11,7 @@
     on_schema_change='fail',
     meta={'rebuilt_by': ['conversion_date', 'conversion_days']},
     pre_hook=["{{ log_rebuilt_keys('conversion_month') }}", "{{ delete_affected() }}"],
-    post_hook=["{{ analyze_table() }}", "{{ log_rebuilt_keys('conversion_month') }}"],
+    post_hook=["{{ analyze_table() }}", "{{ log_rebuilt_keys('conversion_month', written=true) }}"],
     indexes=[{'columns': ['conversion_date']}, {'columns': ['conversion_month']}] if target.type == 'postgres' else [],
     dist='all',
     sort=['conversion_date'],
