@@ -121,15 +121,7 @@ def test_a_returning_user_moves_their_open_journey_to_a_later_month(
     user = min(u for u in by_user if previous_is_open(u))
     last_month = max(by_user[user])[0][:7]
     held = {session for at, session, _ in by_user[user] if at[:7] == last_month}
-
-    def held_back(name: str, row: Row) -> bool:
-        table = data[name]
-        return "sessionid" in table.header and row[table.column("sessionid")] in held
-
-    bulk = {name: Table(t.header, [r for r in t.rows if not held_back(name, r)])
-            for name, t in data.items()}
-    append = {name: Table(t.header, [r for r in t.rows if held_back(name, r)])
-              for name, t in data.items()}
+    bulk, append = _hold_back_sessions(data, held)
 
     result = _build_bulk_then_append(dbt_project, tmp_path, bulk, append)
     assert result.returncode == 0, failures(result.stdout)
@@ -149,6 +141,20 @@ def test_a_returning_user_moves_their_open_journey_to_a_later_month(
 
     dbt_project.dbt(*BUILD, "--full-refresh")
     assert_same_rows(dbt_project.table_rows(exclude=NOT_COMPARED), incremental)
+
+
+def _hold_back_sessions(data: DataSet, held: set[str]) -> tuple[DataSet, DataSet]:
+    """`data` cut in two: without every row of the `held` sessions (the bulk), and those rows
+    alone (the append)."""
+    def is_held(name: str, row: Row) -> bool:
+        table = data[name]
+        return "sessionid" in table.header and row[table.column("sessionid")] in held
+
+    bulk = {name: Table(t.header, [r for r in t.rows if not is_held(name, r)])
+            for name, t in data.items()}
+    append = {name: Table(t.header, [r for r in t.rows if is_held(name, r)])
+              for name, t in data.items()}
+    return bulk, append
 
 
 def _build_bulk_then_append(project: DbtProject, tmp_path: Path, bulk: DataSet,
@@ -211,15 +217,7 @@ def test_a_logging_model_built_from_nothing_still_rebuilds_its_consumers(
     data = sources.clean
     held = {row[data["user_session_channel"].column("sessionid")]
             for index, row in enumerate(data["user_session_channel"].rows) if index % 20 == 0}
-
-    def held_back(name: str, row: Row) -> bool:
-        table = data[name]
-        return "sessionid" in table.header and row[table.column("sessionid")] in held
-
-    bulk = {name: Table(t.header, [r for r in t.rows if not held_back(name, r)])
-            for name, t in data.items()}
-    append = {name: Table(t.header, [r for r in t.rows if held_back(name, r)])
-              for name, t in data.items()}
+    bulk, append = _hold_back_sessions(data, held)
     reset(dbt_project)
     uri = dbt_project.warehouse.uri()
     load(uri, write_dataset(tmp_path / "bulk", bulk))
