@@ -29,7 +29,8 @@
     {%- set target_relation = this.incorporate(type='table') -%}
     {%- call statement('watermark', auto_begin=true) -%}
         {{ insert_watermark() }};
-        {{ prune_watermarks() }}
+        {{ prune_watermarks() }};
+        {{ record_model_version(only_if_missing=true) }}
     {%- endcall -%}
     {%- do apply_grants(target_relation, config.get('grants'), should_revoke=true) -%}
     {%- do adapter.commit() -%}

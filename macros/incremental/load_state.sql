@@ -14,6 +14,7 @@
     - rebuilt_keys: for a model whose consumers are rebuilt by a key it cannot derive from
       the base layer (int_journey_touches: the months of its journeys), the keys of the rows
       each run deleted and wrote, under that run's window end (log_rebuilt_keys).
+    - model_versions: per model, a token that changes when its rows may have (model_versions.sql).
     - markov_step_changes: the Markov steps of the journeys int_journey_touches deleted
       (negative) and wrote, per run and month, so the chain's counts change by difference
       (markov_step_changes.sql).
@@ -53,6 +54,8 @@
         ~ 'settings_fingerprint varchar(64), recorded_at timestamp)') -%}
     {%- do run_query('create table if not exists ' ~ load_state_relation('rebuilt_keys') ~ ' (model_name varchar(512), '
         ~ 'key_value varchar(64), rebuilt_until timestamp, recorded_at timestamp)') -%}
+    {%- do run_query('create table if not exists ' ~ load_state_relation('model_versions') ~ ' (model_name varchar(512), '
+        ~ 'version varchar(64), recorded_at timestamp)') -%}
     {%- do run_query('create table if not exists ' ~ load_state_relation('markov_step_changes') ~ ' (model_name varchar(512), '
         ~ 'month date, from_name varchar(32), to_name varchar(32), steps bigint, rebuilt_until timestamp, '
         ~ 'recorded_at timestamp)') -%}

@@ -125,17 +125,18 @@ def test_a_returning_user_moves_their_open_journey_to_a_later_month(
 
     result = _build_bulk_then_append(dbt_project, tmp_path, bulk, append)
     assert result.returncode == 0, failures(result.stdout)
-    assert not _no_op_models(dbt_project)  # rows were loaded: every window is open
+    # rows were loaded: every load window is open, and every model but the calendar (which
+    # reads nothing) reads something that changed
+    assert _no_op_models(dbt_project) == {"dim_dates"}
     incremental = dbt_project.table_rows(exclude=NOT_COMPARED)
 
-    # Nothing new at all: every incremental model is a no-op but the build log, which gains
-    # this build's rows, and nothing else changes.
+    # Nothing new at all: every model is a no-op (incremental ones by their load window,
+    # tables and views by their unchanged inputs) but the build log, which gains this build's
+    # rows, and nothing else changes.
     history = "select count(distinct built_at) from analytics.raw_data_quality_history"
     builds_before = dbt_project.query(history)[0][0]
     build(dbt_project, "nothing new")
-    incremental_models = {name.strip('"') for (name,) in dbt_project.query(
-        "select split_part(model_name, '.', 3) from staging.model_watermarks")}
-    assert incremental_models - {"raw_data_quality_history"} == _no_op_models(dbt_project)
+    assert _models(dbt_project) - {"raw_data_quality_history"} == _no_op_models(dbt_project)
     assert dbt_project.query(history)[0][0] == builds_before + 1
     assert_same_rows(dbt_project.table_rows(exclude=NOT_COMPARED), incremental)
 
@@ -169,12 +170,66 @@ def _build_bulk_then_append(project: DbtProject, tmp_path: Path, bulk: DataSet,
 
 
 def _no_op_models(project: DbtProject) -> set[str]:
-    """The models the last dbt command reported as a no-op (the incremental materialization's
-    path for a model with nothing new loaded)."""
+    """The models the last dbt command reported as a no-op: the incremental
+    materialization's path for a model with nothing new loaded, the table and view
+    materializations' for one whose inputs did not change."""
+    return {name for name, message in _model_messages(project).items()
+            if message.startswith("NO-OP")}
+
+
+def _model_messages(project: DbtProject) -> dict[str, str]:
+    """What the last dbt command reported for each model it ran, by model name."""
     results = json.loads((project.workdir / "target" / "run_results.json").read_text())
-    return {result["unique_id"].split(".")[-1] for result in results["results"]
-            if result["unique_id"].startswith("model.")
-            and (result.get("message") or "").startswith("NO-OP")}
+    return {result["unique_id"].split(".")[-1]: result.get("message") or ""
+            for result in results["results"] if result["unique_id"].startswith("model.")}
+
+
+def _models(project: DbtProject) -> set[str]:
+    """Every model built in the warehouse (each stores its version)."""
+    return {name.strip('"') for (name,) in project.query(
+        "select split_part(model_name, '.', 3) from staging.model_versions")}
+
+
+def test_a_table_is_rebuilt_exactly_when_what_it_reads_changed(
+        dbt_project: DbtProject, sources: Sources, tmp_path: Path) -> None:
+    """Tables and views skip a build when nothing they read changed; new rows that an
+    earlier, partial run already processed upstream still reach them, and so does a var that
+    changes one table's SQL."""
+    data = sources.clean
+    held = {row[data["user_session_channel"].column("sessionid")]
+            for index, row in enumerate(data["user_session_channel"].rows) if index % 25 == 0}
+    bulk, append = _hold_back_sessions(data, held)
+    reset(dbt_project)
+    uri = dbt_project.warehouse.uri()
+    load(uri, write_dataset(tmp_path / "bulk", bulk))
+    build(dbt_project, "the bulk load")
+
+    # The new rows are processed up to the sessions by a partial run; the plain build after
+    # it has no new raw row to see, but what the partial run rewrote reaches the marts.
+    load(uri, write_dataset(tmp_path / "append", append), append=True)
+    dbt_project.dbt("run", "--select", "+int_sessions_joined")
+    build(dbt_project, "a partial run of the new rows")
+    messages = _model_messages(dbt_project)
+    rebuilt = {name for name, message in messages.items() if not message.startswith("NO-OP")}
+    assert {"dim_users", "channel_monthly_summary", "cohort_retention_monthly",
+            "channel_roas_monthly"} <= rebuilt, messages
+    assert "dim_dates" not in rebuilt  # reads nothing that changed
+    incremental = dbt_project.table_rows(exclude=NOT_COMPARED)
+
+    # A var that changes one table's SQL rebuilds that table and what reads it, nothing else;
+    # the same var again, nothing.
+    build(dbt_project, "a new markov_max_channels", "--vars", "{markov_max_channels: 23}")
+    rebuilt = {name for name, message in _model_messages(dbt_project).items()
+               if not message.startswith("NO-OP")}
+    assert rebuilt == {"int_markov_removal_effects_monthly", "int_markov_attribution_monthly",
+                       "channel_removal_effects_monthly", "channel_attribution_monthly",
+                       "channel_performance_monthly", "channel_roas_monthly",
+                       "raw_data_quality_history"}, rebuilt
+    build(dbt_project, "the same var again", "--vars", "{markov_max_channels: 23}")
+    assert _models(dbt_project) - {"raw_data_quality_history"} == _no_op_models(dbt_project)
+
+    dbt_project.dbt(*BUILD, "--full-refresh")
+    assert_same_rows(dbt_project.table_rows(exclude=NOT_COMPARED), incremental)
 
 
 def test_changed_attribution_vars_rebuild_every_mart(
