@@ -67,6 +67,27 @@
 {%- endmacro %}
 
 
+{#-
+    The child rows a relationships test must check after an incremental build: those of the
+    keys the child's last build rebuilt (a new or changed reference) or the parent's did (a
+    key it removed, found from the base layer, not from its remaining rows). Only where both
+    are rebuilt by the tested columns; otherwise, and after a full rebuild of either, every
+    child row.
+-#}
+{% macro scoped_to_related(model, column_name, to, field) -%}
+    {%- set child = _model_node_of(model) if execute else none -%}
+    {%- set parent = _model_node_of(to) if execute else none -%}
+    {%- set child_by = child.config.meta.get('rebuilt_by') if child is not none else none -%}
+    {%- set parent_by = parent.config.meta.get('rebuilt_by') if parent is not none else none -%}
+    {%- if child_by is none or parent_by is none or child_by[0] != column_name or parent_by[0] != field -%}
+        {{ return(model) }}
+    {%- endif -%}
+    {%- set filters = [rebuilt_keys_filter(model, column_name), rebuilt_keys_filter(to, column_name)] | unique | list -%}
+    {%- if '(1 = 1)' in filters -%}{{ return(model) }}{%- endif -%}
+    {{ return('(select * from ' ~ model ~ ' where ' ~ filters | join(' or ') ~ ') as rows_related') }}
+{%- endmacro %}
+
+
 {#- The graph node of the model a relation names (none for anything else). -#}
 {% macro _model_node_of(relation) -%}
     {%- for node in graph.nodes.values() if node.resource_type == 'model'
@@ -109,4 +130,23 @@ where value_field not in (
     {% if quote %}'{{ value }}'{% else %}{{ value }}{% endif %}{{ ',' if not loop.last }}
     {%- endfor %}
 )
+{% endtest %}
+
+{% test relationships(model, column_name, to, field) %}
+with child as (
+    select {{ column_name }} as from_field
+    from {{ scoped_to_related(model, column_name, to, field) }}
+    where {{ column_name }} is not null
+),
+
+parent as (
+    select {{ field }} as to_field
+    from {{ to }}
+)
+
+select child.from_field
+from child
+left join parent
+    on child.from_field = parent.to_field
+where parent.to_field is null
 {% endtest %}

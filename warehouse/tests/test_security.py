@@ -20,6 +20,8 @@ from click.testing import CliRunner
 from warehouse.cli import main
 from warehouse.server import LOADER, SUPERUSER, Warehouse, WarehouseError
 
+from .conftest import _unused_port
+
 pytestmark = pytest.mark.e2e
 
 TRUST_HBA = "local all all trust\nhost all all 127.0.0.1/32 trust\nhost all all ::1/128 trust\n"
@@ -27,7 +29,9 @@ TRUST_HBA = "local all all trust\nhost all all 127.0.0.1/32 trust\nhost all all 
 
 @pytest.fixture
 def fresh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Warehouse]:
-    monkeypatch.delenv("WAREHOUSE_PORT", raising=False)
+    # a port of its own (the kernel's pick), not the default another worker's warehouse
+    # (the benchmark's, say) may take between this one's initdb and its start
+    monkeypatch.setenv("WAREHOUSE_PORT", str(_unused_port()))
     wh = Warehouse(tmp_path)
     yield wh
     wh.destroy()
@@ -207,6 +211,7 @@ def test_a_corrupt_port_file_is_one_line_and_down_still_stops_the_server(
 ) -> None:
     fresh.up()
     monkeypatch.setenv("WAREHOUSE_ROOT", str(fresh.root))
+    monkeypatch.delenv("WAREHOUSE_PORT")  # the port comes from the port file alone
     port = fresh.port_file.read_text()
     fresh.port_file.write_bytes(b"\xff\xfegarbage\n")
     for args in (["uri"], ["status"], ["load", str(fresh.root)]):

@@ -17,12 +17,16 @@ import pytest
 from warehouse.loader import load
 from warehouse.server import Warehouse, WarehouseError
 
+from .conftest import _unused_port
+
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
 def fresh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Warehouse]:
-    monkeypatch.delenv("WAREHOUSE_PORT", raising=False)
+    # a port of its own (the kernel's pick), not the default another worker's warehouse
+    # (the benchmark's, say) may take between this one's initdb and its start
+    monkeypatch.setenv("WAREHOUSE_PORT", str(_unused_port()))
     wh = Warehouse(tmp_path)
     yield wh
     wh.destroy()
