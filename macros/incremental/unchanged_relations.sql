@@ -13,7 +13,7 @@
 
 {% materialization table, adapter='redshift' -%}
     {%- if relation_is_current('table') -%}{{ return(keep_current_relation('table')) }}{%- endif -%}
-    {{ return(dbt_redshift.materialization_table_redshift()) }}
+    {{ return(dbt.materialization_table_redshift()) }}
 {%- endmaterialization %}
 
 {% materialization view, default -%}
@@ -23,5 +23,5 @@
 
 {% materialization view, adapter='redshift' -%}
     {%- if relation_is_current('view') -%}{{ return(keep_current_relation('view')) }}{%- endif -%}
-    {{ return(dbt_redshift.materialization_view_redshift()) }}
+    {{ return(dbt.materialization_view_redshift()) }}
 {%- endmaterialization %}
