@@ -145,6 +145,13 @@ def test_a_returning_user_moves_their_open_journey_to_a_later_month(
     assert_same_rows(dbt_project.table_rows(exclude=NOT_COMPARED), incremental)
 
 
+def _every_nth_session(data: DataSet, n: int) -> set[str]:
+    """The sessions of every n-th channel row of `data`."""
+    channel = data["user_session_channel"]
+    return {row[channel.column("sessionid")]
+            for index, row in enumerate(channel.rows) if index % n == 0}
+
+
 def _hold_back_sessions(data: DataSet, held: set[str]) -> tuple[DataSet, DataSet]:
     """`data` cut in two: without every row of the `held` sessions (the bulk), and those rows
     alone (the append)."""
@@ -197,8 +204,7 @@ def test_a_table_is_rebuilt_exactly_when_what_it_reads_changed(
     earlier, partial run already processed upstream still reach them, and so does a var that
     changes one table's SQL."""
     data = sources.clean
-    held = {row[data["user_session_channel"].column("sessionid")]
-            for index, row in enumerate(data["user_session_channel"].rows) if index % 25 == 0}
+    held = _every_nth_session(data, 25)
     bulk, append = _hold_back_sessions(data, held)
     reset(dbt_project)
     uri = dbt_project.warehouse.uri()
@@ -271,8 +277,7 @@ def test_a_logging_model_built_from_nothing_still_rebuilds_its_consumers(
     plain build recreates them, and their consumers (the monthly attribution, the Markov
     chain) still rebuild what the new rows reach."""
     data = sources.clean
-    held = {row[data["user_session_channel"].column("sessionid")]
-            for index, row in enumerate(data["user_session_channel"].rows) if index % 20 == 0}
+    held = _every_nth_session(data, 20)
     bulk, append = _hold_back_sessions(data, held)
     reset(dbt_project)
     uri = dbt_project.warehouse.uri()
@@ -303,9 +308,7 @@ def test_a_relationships_test_reads_the_keys_either_side_rebuilt(
     child's or the parent's build rebuilt (a parent row of such a key gone is caught), not
     the rest; `test_scope: full` checks every row."""
     data = sources.clean
-    channel = data["user_session_channel"]
-    held = {row[channel.column("sessionid")]
-            for index, row in enumerate(channel.rows) if index % 30 == 0}
+    held = _every_nth_session(data, 30)
     bulk, append = _hold_back_sessions(data, held)
     result = _build_bulk_then_append(dbt_project, tmp_path, bulk, append)
     assert result.returncode == 0, failures(result.stdout)
