@@ -15,6 +15,8 @@
       the base layer (int_journey_touches: the months of its journeys), the keys of the rows
       each run deleted and wrote, under that run's window end (log_rebuilt_keys).
     - model_versions: per model, a token that changes when its rows may have (model_versions.sql).
+    - test_passes: per data test, the key (SQL, config, input tokens) it last passed with
+      (test_passes.sql).
     - markov_step_changes: the Markov steps of the journeys int_journey_touches deleted
       (negative) and wrote, per run and month, so the chain's counts change by difference
       (markov_step_changes.sql).
@@ -59,6 +61,8 @@
     {%- do run_query('create table if not exists ' ~ load_state_relation('markov_step_changes') ~ ' (model_name varchar(512), '
         ~ 'month date, from_name varchar(32), to_name varchar(32), steps bigint, rebuilt_until timestamp, '
         ~ 'recorded_at timestamp)') -%}
+    {%- do run_query('create table if not exists ' ~ load_state_relation('test_passes') ~ ' (test_name varchar(512), '
+        ~ 'version varchar(64), recorded_at timestamp)') -%}
     {%- set previous -%}
         (select max(cutoff) from {{ checkpoints }}
          where recorded_at = (select max(recorded_at) from {{ checkpoints }}))

@@ -1,0 +1,206 @@
+{#-
+    Tests over unchanged inputs are not run again. A data test's result is a function of its
+    compiled SQL, its config and the rows it reads; the project's `test` materialization keys
+    a test by all three (the rows through the same tokens the `table` and `view`
+    materializations compare, model_versions.sql) and, when the same key passed before,
+    reports the pass again without querying the tables. Only passes are reused: a failing or
+    warning test runs every time.
+
+    What the rows are read from: the nodes the test depends on (through ephemeral models),
+    and every model whose relation its compiled SQL names (a scoped test reads the base
+    layer's rebuilt keys, model_watermarks are literals in its SQL). A model's token changes
+    whenever its rows may have; a seed's is its file checksum; a raw table's is this run's
+    count and cutoff (load_checkpoints: raw tables are only ever loaded, and anything else,
+    such as a delete, changes the count). Anything else (a snapshot, a source outside
+    raw_data, a model never built since this was deployed) makes the key unique to the run:
+    the test runs. Tokens change with what dbt writes; the key also holds, for every table
+    read (through views too), what the server counts of writes to it by anyone
+    (relations_written_sql), so a mart or raw table edited by hand runs its tests again. On
+    Redshift, which has no such counts for a build's user to read, nothing is reused.
+
+    Every test runs with `--vars '{test_scope: full}'`, `--full-refresh` or `store_failures`
+    (the passes of the first two are recorded for later runs).
+-#}
+{%- materialization test, default -%}
+    {%- set state = test_pass_state() -%}
+    {%- if state.reusable -%}
+        {{ log('Reusing the pass of ' ~ model.unique_id ~ ': its SQL and inputs are those it passed with', info=false) }}
+        {%- call statement('main', fetch_result=true) -%}
+            select 0 as failures, false as should_warn, false as should_error
+        {%- endcall -%}
+        {{ return({'relations': []}) }}
+    {%- endif -%}
+    {%- set result = dbt.materialization_test_default() -%}
+    {%- if state.version is not none -%}
+        {%- do record_test_pass(state.version) -%}
+    {%- endif -%}
+    {{ return(result) }}
+{%- endmaterialization -%}
+
+
+{#- {'version', 'reusable'}: the current test's key (none where no pass may be recorded) and
+    whether the same key passed before. -#}
+{% macro test_pass_state() -%}
+    {%- set none_state = {'version': none, 'reusable': false} -%}
+    {%- if not execute or should_store_failures() -%}{{ return(none_state) }}{%- endif -%}
+    {%- set inputs = _test_inputs() -%}
+    {%- if inputs is none -%}{{ return(none_state) }}{%- endif -%}
+    {%- set names = {'model': inputs.models, 'raw': inputs.raw_tables, 'written': inputs.tables} -%}
+    {%- set queries = [] -%}
+    {%- if inputs.models -%}
+        {%- do queries.append("select 'model' as kind, model_name as name, max(version) as version from "
+            ~ load_state_relation('model_versions') ~ ' where model_name in (' ~ _quoted(inputs.models)
+            ~ ') group by model_name') -%}
+    {%- endif -%}
+    {%- if inputs.raw_tables -%}
+        {%- do queries.append("select 'raw' as kind, raw_table as name, max("
+            ~ dbt.concat([dbt.cast('raw_rows', dbt.type_string()), "'@'", dbt.cast('cutoff', dbt.type_string())])
+            ~ ') as version from ' ~ load_state_relation('load_checkpoints')
+            ~ " where invocation_id = '" ~ invocation_id ~ "' and raw_table in (" ~ _quoted(inputs.raw_tables)
+            ~ ') group by raw_table') -%}
+    {%- endif -%}
+    {%- set written = relations_written_sql(inputs.tables) -%}
+    {%- if written is none -%}{{ return(none_state) }}{%- endif -%}
+    {%- do queries.append(written) -%}
+    {%- do queries.append("select 'pass' as kind, test_name as name, max(version) as version from "
+        ~ load_state_relation('test_passes') ~ " where test_name = '" ~ model.unique_id ~ "' group by test_name") -%}
+    {%- set found = {'model': {}, 'raw': {}, 'written': {}, 'pass': {}} -%}
+    {%- for row in run_query(queries | join(' union all ')).rows -%}
+        {%- do found[row[0]].update({row[1]: row[2]}) -%}
+    {%- endfor -%}
+    {%- set parts = inputs.parts -%}
+    {%- for kind in ['model', 'raw', 'written'] -%}
+        {%- for name in names[kind] -%}
+            {%- if name not in found[kind] -%}{{ return(none_state) }}{%- endif -%}
+            {%- do parts.append(kind ~ ':' ~ name ~ '=' ~ found[kind][name]) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {%- set own = [sql, tojson(model.config, sort_keys=true)] -%}
+    {%- set version = local_md5((own + parts | sort) | join('|')) -%}
+    {%- set may_reuse = var('test_scope', 'changed') != 'full' and not flags.FULL_REFRESH -%}
+    {{ return({'version': version, 'reusable': may_reuse and found['pass'].get(model.unique_id) == version}) }}
+{%- endmacro %}
+
+
+{#- {'models': relation names with a token, 'raw_tables': raw table names, 'tables': the
+    tables whose rows it reads (through views too), 'parts': seed checksums}, or none when
+    the test reads something without a token or asks for the time (its result may change
+    with the clock alone). The relations its compiled SQL names are found in its text (dbt renders each as "database"."schema"."name"):
+    a model's, or one of the load-state tables (read through literals the SQL holds). -#}
+{% macro _test_inputs() -%}
+    {%- set models = [] -%}
+    {%- set tables = [] -%}
+    {%- set raw_tables = [] -%}
+    {%- set parts = [] -%}
+    {%- set read_otherwise = [] -%}
+    {%- set state_schema = '"' ~ target.database ~ '"."' ~ generate_schema_name('staging', none) ~ '"."' -%}
+    {%- for name in ['load_checkpoints', 'model_watermarks', 'rebuilt_keys', 'model_versions',
+                     'markov_step_changes', 'test_passes'] -%}
+        {%- do read_otherwise.append(state_schema ~ name ~ '"') -%}
+    {%- endfor -%}
+    {%- if modules.re.search('(?i)current_date|current_timestamp|getdate|sysdate|now[(]|random[(]', sql) -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set inputs = _version_inputs(model.unique_id) -%}
+    {%- for node_id in inputs -%}
+        {%- set node = graph.nodes.get(node_id) -%}
+        {%- set source = graph.sources.get(node_id) -%}
+        {%- if source is not none and source.source_name == 'raw_data' -%}
+            {%- do raw_tables.append(source.name) -%}
+            {%- do read_otherwise.append('"' ~ source.database ~ '"."' ~ source.schema ~ '"."' ~ (source.identifier) ~ '"') -%}
+        {%- elif node is none or node.resource_type not in ('model', 'seed') -%}
+            {{ return(none) }}
+        {%- elif node.resource_type == 'seed' -%}
+            {%- do parts.append(node_id ~ '=' ~ node.checksum.checksum) -%}
+            {%- do read_otherwise.append('"' ~ node.database ~ '"."' ~ node.schema ~ '"."' ~ (node.alias) ~ '"') -%}
+        {%- else -%}
+            {%- do models.append('"' ~ node.database ~ '"."' ~ node.schema ~ '"."' ~ (node.alias) ~ '"') -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- for name in _tables_read(inputs) -%}
+        {%- do tables.append(name) -%}
+    {%- endfor -%}
+    {%- for name in modules.re.findall('"[^"]+"[.]"[^"]+"[.]"[^"]+"', sql) | unique
+            if name not in models and name not in read_otherwise -%}
+        {%- do models.append(name) -%}
+        {%- do tables.append(name) -%}
+    {%- endfor -%}
+    {{ return({'models': models, 'raw_tables': raw_tables, 'tables': tables | unique | list, 'parts': parts}) }}
+{%- endmacro %}
+
+
+{#- The tables (models, seeds, sources) whose rows the given nodes' rows are, through views
+    and ephemeral models, as relation names. -#}
+{% macro _tables_read(node_ids) -%}
+    {%- set found = [] -%}
+    {%- set queue = node_ids | list -%}
+    {%- for _ in range(500) if queue -%}
+        {%- set node_id = queue.pop(0) -%}
+        {%- set node = graph.nodes.get(node_id) or graph.sources.get(node_id) -%}
+        {%- if node is not none -%}
+            {%- if node.resource_type == 'model' and node.config.materialized in ('view', 'ephemeral') -%}
+                {%- do queue.extend(node.depends_on.nodes) -%}
+            {%- else -%}
+                {%- do found.append('"' ~ node.database ~ '"."' ~ node.schema ~ '"."' ~ (node.identifier if node.resource_type == 'source' else node.alias) ~ '"') -%}
+            {%- endif -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(found | unique | list) }}
+{%- endmacro %}
+
+
+{#-
+    A select of (kind 'written', name, fingerprint) for each of the given tables: what changes
+    whenever a table's rows are written by anyone, dbt or not (a mart edited by hand, rows
+    deleted from a raw table), so a pass over rows edited since is not reused. On PostgreSQL:
+    the table's file (a rebuild, a truncate) and its insert, update and delete counts, under
+    the server's start time (a crash resets the counts). Redshift keeps no such counts a
+    build's user can read: none, and there every test runs.
+-#}
+{% macro relations_written_sql(tables) -%}
+    {{ return(adapter.dispatch('relations_written_sql')(tables)) }}
+{%- endmacro %}
+
+{% macro default__relations_written_sql(tables) -%}
+    {{ return(none) }}
+{%- endmacro %}
+
+{% macro postgres__relations_written_sql(tables) -%}
+    {%- set rows = [] -%}
+    {%- for name in tables -%}
+        {%- do rows.append("select '" ~ name ~ "' as name, '" ~ name.split('.', 1)[1] ~ "' as local_name") -%}
+    {%- endfor -%}
+    {%- set query -%}
+        select
+            'written' as kind,
+            tables_read.name,
+            cast(pg_postmaster_start_time() as varchar) || '/' || cast(tables.relfilenode as varchar) || '/'
+                || cast(stats.n_tup_ins as varchar) || '/' || cast(stats.n_tup_upd as varchar) || '/'
+                || cast(stats.n_tup_del as varchar) as version
+        from ({{ rows | join(' union all ') if rows else "select '' as name, '' as local_name where 1 = 0" }}) as tables_read
+        inner join pg_class as tables on tables.oid = to_regclass(tables_read.local_name)
+        inner join pg_stat_all_tables as stats on stats.relid = tables.oid
+    {%- endset -%}
+    {{ return(query) }}
+{%- endmacro %}
+
+
+{% macro _quoted(names) -%}
+    {%- set quoted = [] -%}
+    {%- for name in names -%}{%- do quoted.append("'" ~ name ~ "'") -%}{%- endfor -%}
+    {{ return(quoted | join(', ')) }}
+{%- endmacro %}
+
+
+{#- After the test ran: where it passed (no warning, no error), store its key. -#}
+{% macro record_test_pass(version) -%}
+    {%- set result = load_result('main') -%}
+    {%- if result is none or result.table is none or result.table.rows | length != 1 -%}{{ return('') }}{%- endif -%}
+    {%- set row = result.table.rows[0] -%}
+    {%- if row['should_warn'] or row['should_error'] -%}{{ return('') }}{%- endif -%}
+    {%- set passes = load_state_relation('test_passes') -%}
+    {%- do run_query("delete from " ~ passes ~ " where test_name = '" ~ model.unique_id ~ "'") -%}
+    {%- do run_query("insert into " ~ passes ~ " (test_name, version, recorded_at) values ('" ~ model.unique_id
+        ~ "', '" ~ version ~ "', " ~ dbt.current_timestamp() ~ ")") -%}
+    {%- do adapter.commit() -%}
+{%- endmacro %}
