@@ -84,8 +84,9 @@
 
 {#- {'models': relation names with a token, 'raw_tables': raw table names, 'tables': the
     tables whose rows it reads (through views too), 'parts': seed checksums}, or none when
-    the test reads something without a token or asks for the time (its result may change
-    with the clock alone). The relations its compiled SQL names are found in its text (dbt renders each as "database"."schema"."name"):
+    the test reads something without a token, names a relation unquoted (not through ref
+    or source: what it reads is unknown) or asks for the time (its result may change with
+    the clock alone). The relations its compiled SQL names are found in its text (dbt renders each as "database"."schema"."name"):
     a model's, or one of the load-state tables (read through literals the SQL holds). -#}
 {% macro _test_inputs() -%}
     {%- set models = [] -%}
@@ -98,7 +99,8 @@
                      'markov_step_changes', 'test_passes'] -%}
         {%- do read_otherwise.append(state_schema ~ name ~ '"') -%}
     {%- endfor -%}
-    {%- if modules.re.search('(?i)current_date|current_timestamp|getdate|sysdate|now[(]|random[(]', sql) -%}
+    {%- if modules.re.search('(?i)current_date|current_timestamp|getdate|sysdate|now[(]|random[(]', sql)
+            or modules.re.search('(?i)[^a-z0-9_](from|join)\\s+[a-z_][a-z0-9_$]*[.]', sql) -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set inputs = _version_inputs(model.unique_id) -%}
