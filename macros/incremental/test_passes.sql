@@ -20,6 +20,13 @@
 
     Every test runs with `--vars '{test_scope: full}'`, `--full-refresh` or `store_failures`
     (the passes of the first two are recorded for later runs).
+
+    Unit tests read no table: their result is a function of their compiled SQL (the model's,
+    over the fixtures' rows) and their config (the expected rows). The project's `unit`
+    materialization keys them by those two alone, and reuses a pass the same way, where the SQL
+    names no relation and reads no clock (an incremental model's unit test without a `this`
+    fixture reads the real table: it runs every time). Also PostgreSQL only, so that a
+    Redshift build sends what dbt's own would.
 -#}
 {%- materialization test, default -%}
     {%- set state = test_pass_state() -%}
@@ -36,6 +43,65 @@
     {%- endif -%}
     {{ return(result) }}
 {%- endmaterialization -%}
+
+
+{%- materialization unit, default -%}
+    {%- set state = unit_test_pass_state() -%}
+    {%- if state.reusable -%}
+        {{ log('Reusing the pass of ' ~ model.unique_id ~ ': its SQL and expected rows are those it passed with', info=false) }}
+        {#- no row, actual or expected: nothing differs -#}
+        {%- call statement('main', fetch_result=true) -%}
+            select cast('reused' as varchar(8)) as actual_or_expected where 1 = 0
+        {%- endcall -%}
+        {{ return({'relations': []}) }}
+    {%- endif -%}
+    {%- set result = dbt.materialization_unit_default() -%}
+    {%- if state.version is not none and unit_test_passed() -%}
+        {%- do store_test_pass(state.version) -%}
+    {%- endif -%}
+    {{ return(result) }}
+{%- endmaterialization -%}
+
+
+{#- The current unit test's {'version', 'reusable'}, as test_pass_state: its key is its SQL and
+    config; none where it names a relation (a real table, such as `this` without a fixture),
+    reads the clock, or the adapter is not PostgreSQL. -#}
+{% macro unit_test_pass_state() -%}
+    {%- set none_state = {'version': none, 'reusable': false} -%}
+    {%- if not execute or relations_written_sql([]) is none
+            or modules.re.search('(?i)current_date|current_timestamp|getdate|sysdate|now[(]|random[(]', sql)
+            or modules.re.search('"[^"]+"[.]"[^"]+"[.]"[^"]+"', sql)
+            or modules.re.search('(?i)[^a-z0-9_](from|join)\\s+[a-z_][a-z0-9_$]*[.]', sql) -%}
+        {{ return(none_state) }}
+    {%- endif -%}
+    {%- set version = local_md5([model.unique_id, sql, tojson(model.config, sort_keys=true)] | join('|')) -%}
+    {%- set stored = run_query("select max(version) from " ~ load_state_relation('test_passes')
+        ~ " where test_name = '" ~ model.unique_id ~ "'").columns[0].values() -%}
+    {%- set may_reuse = var('test_scope', 'changed') != 'full' and not flags.FULL_REFRESH -%}
+    {{ return({'version': version, 'reusable': may_reuse and stored and stored[0] == version}) }}
+{%- endmacro %}
+
+
+{#- Whether the unit test just run found its actual rows equal to the expected ones, as a
+    multiset of rows (dbt then compares them again, and fails the test where they differ). -#}
+{% macro unit_test_passed() -%}
+    {%- set result = load_result('main') -%}
+    {%- if result is none or result.table is none -%}{{ return(false) }}{%- endif -%}
+    {%- set table = result.table -%}
+    {%- set names = table.column_names | map('lower') | list -%}
+    {%- if 'actual_or_expected' not in names -%}{{ return(false) }}{%- endif -%}
+    {%- set side = names.index('actual_or_expected') -%}
+    {%- set rows = {'actual': [], 'expected': []} -%}
+    {%- for row in table.rows -%}
+        {%- set cells = [] -%}
+        {%- for value in row -%}
+            {%- if loop.index0 != side -%}{%- do cells.append(tojson(value | string)) -%}{%- endif -%}
+        {%- endfor -%}
+        {%- if row[side] not in rows -%}{{ return(false) }}{%- endif -%}
+        {%- do rows[row[side]].append(cells | join(',')) -%}
+    {%- endfor -%}
+    {{ return((rows.actual | sort) == (rows.expected | sort)) }}
+{%- endmacro %}
 
 
 {#- {'version', 'reusable'}: the current test's key (none where no pass may be recorded) and
@@ -200,6 +266,12 @@
     {%- if result is none or result.table is none or result.table.rows | length != 1 -%}{{ return('') }}{%- endif -%}
     {%- set row = result.table.rows[0] -%}
     {%- if row['should_warn'] or row['should_error'] -%}{{ return('') }}{%- endif -%}
+    {%- do store_test_pass(version) -%}
+{%- endmacro %}
+
+
+{#- Store the current test's key as the one it last passed with. -#}
+{% macro store_test_pass(version) -%}
     {%- set passes = load_state_relation('test_passes') -%}
     {%- do run_query("delete from " ~ passes ~ " where test_name = '" ~ model.unique_id ~ "'") -%}
     {%- do run_query("insert into " ~ passes ~ " (test_name, version, recorded_at) values ('" ~ model.unique_id

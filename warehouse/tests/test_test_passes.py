@@ -1,10 +1,11 @@
-"""A data test over unchanged inputs reports its earlier pass instead of running again
+"""A data or unit test over unchanged inputs reports its earlier pass instead of running again
 (macros/incremental/test_passes.sql), and runs whenever anything it reads may have changed:
 rows written by dbt, rows edited by hand, its own SQL, or a full-scope run.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -17,9 +18,10 @@ from .conftest import DbtProject
 
 pytestmark = pytest.mark.e2e
 
-REUSED = re.compile(r"Reusing the pass of (test\.\S+):")
+REUSED = re.compile(r"Reusing the pass of ((?:unit_)?test\.\S+):")
 DIM_CHANNELS_UNIQUE = "test.elt.unique_dim_channels_channel."
 FCT_SESSIONS = "_fct_sessions_"
+MARKOV_UNIT = "unit_test.elt.int_markov_removal_effects_monthly.markov_removal_effects_of_published"
 
 
 def named(names: set[str], part: str) -> set[str]:
@@ -77,3 +79,20 @@ def test_passes_are_reused_only_over_unchanged_inputs(dbt_project: DbtProject,
     same, _ = reused(dbt_project, "test", "--select", "dim_channels",
                      "--vars", "{test_passes_probe: 1}")
     assert named(same, DIM_CHANNELS_UNIQUE)
+
+    # unit tests: a pass is reused while their SQL (the model's, over the fixtures, with the
+    # vars it reads) and expected rows are the same
+    units = {name for name in json.loads(
+        (dbt_project.workdir / "target" / "manifest.json").read_text())["unit_tests"]}
+    reused(dbt_project, "test", "--select", "test_type:unit")
+    unit_again, _ = reused(dbt_project, "test", "--select", "test_type:unit")
+    assert named(unit_again, "unit_test.") == units
+    # a var the Markov solver reads changes its unit test's SQL: it runs, and fails, each time
+    for _ in range(2):
+        markov, passed = reused(dbt_project, "test", "--select", "test_type:unit",
+                                "--vars", "{markov_max_channels: 1}", check=False)
+        assert not passed and not named(markov, MARKOV_UNIT)
+        assert named(markov, "unit_test.") == {name for name in units if MARKOV_UNIT not in name}
+    full_units, _ = reused(dbt_project, "test", "--select", "test_type:unit",
+                           "--vars", "{test_scope: full}")
+    assert not full_units
