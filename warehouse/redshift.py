@@ -69,6 +69,12 @@ UNSUPPORTED: dict[str, re.Pattern[str]] = {
     "IS DISTINCT FROM": re.compile(r"\bis\s+(not\s+)?distinct\s+from\b", re.I),
     "LATERAL": re.compile(r"\blateral\b", re.I),
     "unlogged table": re.compile(r"\bunlogged\b", re.I),
+    "an anonymous code block (DO)": re.compile(r"^\s*do\s+(''|\$)", re.I | re.M),
+    "an advisory lock": re.compile(r"\bpg_(try_)?advisory_\w*\s*\(", re.I),
+    "a date/time function Redshift lacks (clock_timestamp, transaction_timestamp, pg_sleep)":
+        re.compile(r"\b(clock_timestamp|transaction_timestamp|pg_sleep)\s*\(", re.I),
+    "a function newer than Redshift's PostgreSQL 8.0 (to_regclass, pg_postmaster_start_time)":
+        re.compile(r"\b(to_regclass|pg_postmaster_start_time)\s*\(", re.I),
     "a PostgreSQL-only setting": re.compile(
         r"^\s*set\s+(local\s+)?(work_mem|maintenance_work_mem|hash_mem_multiplier|jit)\b", re.I),
 }

@@ -12,11 +12,14 @@
     whenever its rows may have; a seed's is its file checksum; a raw table's is this run's
     count and cutoff (load_checkpoints: raw tables are only ever loaded, and anything else,
     such as a delete, changes the count). Anything else (a snapshot, a source outside
-    raw_data, a model never built since this was deployed) makes the key unique to the run:
-    the test runs. Tokens change with what dbt writes; the key also holds, for every table
-    read (through views too), what the server counts of writes to it by anyone
-    (relations_written_sql), so a mart or raw table edited by hand runs its tests again. On
-    Redshift, which has no such counts for a build's user to read, nothing is reused.
+    raw_data, a model never built since this was deployed, a relation named other than as
+    ref() and source() render it, the clock read in the test or a view it reads) makes the
+    test run. Tokens change with what dbt writes; the key also holds, for every relation
+    read (through views too), what the server counts of writes to it by anyone and a view's
+    definition (relations_written_sql), so a mart, view or raw table edited by hand runs its
+    tests again. On Redshift, which has no such counts for a build's user to read, nothing is
+    reused. The key holds dbt's version too (the SQL around a test's is dbt's). Only a pass
+    with no failing row is recorded (not one under a warn_if or error_if threshold).
 
     Every test runs with `--vars '{test_scope: full}'`, `--full-refresh` or `store_failures`
     (the passes of the first two are recorded for later runs).
@@ -68,15 +71,13 @@
     reads the clock, or the adapter is not PostgreSQL. -#}
 {% macro unit_test_pass_state() -%}
     {%- set none_state = {'version': none, 'reusable': false} -%}
-    {%- if not execute or relations_written_sql([]) is none
-            or modules.re.search('(?i)current_date|current_timestamp|getdate|sysdate|now[(]|random[(]', sql)
-            or modules.re.search('"[^"]+"[.]"[^"]+"[.]"[^"]+"', sql)
-            or modules.re.search('(?i)[^a-z0-9_](from|join)\\s+[a-z_][a-z0-9_$]*[.]', sql) -%}
+    {%- if not execute or relations_written_sql([]) is none or _reads_clock(sql)
+            or _names_unknown_relation(sql) or modules.re.search('"[^"]+"[.]"[^"]+"[.]"[^"]+"', sql) -%}
         {{ return(none_state) }}
     {%- endif -%}
-    {%- set version = local_md5([model.unique_id, sql, tojson(model.config, sort_keys=true)] | join('|')) -%}
+    {%- set version = local_md5([model.unique_id, dbt_version, sql, tojson(model.config, sort_keys=true)] | join('|')) -%}
     {%- set stored = run_query("select max(version) from " ~ load_state_relation('test_passes')
-        ~ " where test_name = '" ~ model.unique_id ~ "'").columns[0].values() -%}
+        ~ " where test_name = " ~ _sql_string(model.unique_id)).columns[0].values() -%}
     {%- set may_reuse = var('test_scope', 'changed') != 'full' and not flags.FULL_REFRESH -%}
     {{ return({'version': version, 'reusable': may_reuse and stored and stored[0] == version}) }}
 {%- endmacro %}
@@ -95,7 +96,7 @@
     {%- for row in table.rows -%}
         {%- set cells = [] -%}
         {%- for value in row -%}
-            {%- if loop.index0 != side -%}{%- do cells.append(tojson(value | string)) -%}{%- endif -%}
+            {%- if loop.index0 != side -%}{%- do cells.append('null' if value is none else tojson(value | string)) -%}{%- endif -%}
         {%- endfor -%}
         {%- if row[side] not in rows -%}{{ return(false) }}{%- endif -%}
         {%- do rows[row[side]].append(cells | join(',')) -%}
@@ -122,14 +123,14 @@
         {%- do queries.append("select 'raw' as kind, raw_table as name, max("
             ~ dbt.concat([dbt.cast('raw_rows', dbt.type_string()), "'@'", dbt.cast('cutoff', dbt.type_string())])
             ~ ') as version from ' ~ load_state_relation('load_checkpoints')
-            ~ " where invocation_id = '" ~ invocation_id ~ "' and raw_table in (" ~ _quoted(inputs.raw_tables)
+            ~ " where invocation_id = " ~ _sql_string(invocation_id) ~ " and raw_table in (" ~ _quoted(inputs.raw_tables)
             ~ ') group by raw_table') -%}
     {%- endif -%}
     {%- set written = relations_written_sql(inputs.tables) -%}
     {%- if written is none -%}{{ return(none_state) }}{%- endif -%}
     {%- do queries.append(written) -%}
     {%- do queries.append("select 'pass' as kind, test_name as name, max(version) as version from "
-        ~ load_state_relation('test_passes') ~ " where test_name = '" ~ model.unique_id ~ "' group by test_name") -%}
+        ~ load_state_relation('test_passes') ~ " where test_name = " ~ _sql_string(model.unique_id) ~ " group by test_name") -%}
     {%- set found = {'model': {}, 'raw': {}, 'written': {}, 'pass': {}} -%}
     {%- for row in run_query(queries | join(' union all ')).rows -%}
         {%- do found[row[0]].update({row[1]: row[2]}) -%}
@@ -141,7 +142,7 @@
             {%- do parts.append(kind ~ ':' ~ name ~ '=' ~ found[kind][name]) -%}
         {%- endfor -%}
     {%- endfor -%}
-    {%- set own = [sql, tojson(model.config, sort_keys=true)] -%}
+    {%- set own = [dbt_version, sql, tojson(model.config, sort_keys=true)] -%}
     {%- set version = local_md5((own + parts | sort) | join('|')) -%}
     {%- set may_reuse = var('test_scope', 'changed') != 'full' and not flags.FULL_REFRESH -%}
     {{ return({'version': version, 'reusable': may_reuse and found['pass'].get(model.unique_id) == version}) }}
@@ -165,10 +166,7 @@
                      'markov_step_changes', 'test_passes'] -%}
         {%- do read_otherwise.append(state_schema ~ name ~ '"') -%}
     {%- endfor -%}
-    {%- if modules.re.search('(?i)current_date|current_timestamp|getdate|sysdate|now[(]|random[(]', sql)
-            or modules.re.search('(?i)[^a-z0-9_](from|join)\\s+[a-z_][a-z0-9_$]*[.]', sql) -%}
-        {{ return(none) }}
-    {%- endif -%}
+    {%- if _reads_clock(sql) or _names_unknown_relation(sql) -%}{{ return(none) }}{%- endif -%}
     {%- set inputs = _version_inputs(model.unique_id) -%}
     {%- for node_id in inputs -%}
         {%- set node = graph.nodes.get(node_id) -%}
@@ -185,35 +183,60 @@
             {%- do models.append('"' ~ node.database ~ '"."' ~ node.schema ~ '"."' ~ (node.alias) ~ '"') -%}
         {%- endif -%}
     {%- endfor -%}
-    {%- for name in _tables_read(inputs) -%}
-        {%- do tables.append(name) -%}
-    {%- endfor -%}
     {%- for name in modules.re.findall('"[^"]+"[.]"[^"]+"[.]"[^"]+"', sql) | unique
             if name not in models and name not in read_otherwise -%}
         {%- do models.append(name) -%}
         {%- do tables.append(name) -%}
     {%- endfor -%}
+    {%- set read = _tables_read(inputs) -%}
+    {%- if read is none -%}{{ return(none) }}{%- endif -%}
+    {%- do tables.extend(read) -%}
+    {%- do tables.extend(models) -%}
     {{ return({'models': models, 'raw_tables': raw_tables, 'tables': tables | unique | list, 'parts': parts}) }}
 {%- endmacro %}
 
 
-{#- The tables (models, seeds, sources) whose rows the given nodes' rows are, through views
-    and ephemeral models, as relation names. -#}
+{#- The relations (tables of models, seeds and sources, and the views between) whose rows
+    the given nodes' rows are, through views and ephemeral models; none where a view or
+    ephemeral model on the way reads the clock, or the walk does not end. -#}
 {% macro _tables_read(node_ids) -%}
     {%- set found = [] -%}
+    {%- set seen = [] -%}
     {%- set queue = node_ids | list -%}
-    {%- for _ in range(500) if queue -%}
+    {%- for _ in range(1000) if queue -%}
         {%- set node_id = queue.pop(0) -%}
         {%- set node = graph.nodes.get(node_id) or graph.sources.get(node_id) -%}
-        {%- if node is not none -%}
-            {%- if node.resource_type == 'model' and node.config.materialized in ('view', 'ephemeral') -%}
-                {%- do queue.extend(node.depends_on.nodes) -%}
-            {%- else -%}
+        {%- if node is not none and node_id not in seen -%}
+            {%- do seen.append(node_id) -%}
+            {%- set through = node.resource_type == 'model' and node.config.materialized in ('view', 'ephemeral') -%}
+            {%- if through and _reads_clock(node.raw_code) -%}{{ return(none) }}{%- endif -%}
+            {%- if through -%}{%- do queue.extend(node.depends_on.nodes) -%}{%- endif -%}
+            {%- if node.config.materialized != 'ephemeral' -%}
                 {%- do found.append('"' ~ node.database ~ '"."' ~ node.schema ~ '"."' ~ (node.identifier if node.resource_type == 'source' else node.alias) ~ '"') -%}
             {%- endif -%}
         {%- endif -%}
     {%- endfor -%}
+    {%- if queue -%}{{ return(none) }}{%- endif -%}
     {{ return(found | unique | list) }}
+{%- endmacro %}
+
+
+{#- Whether SQL (or a model's code), comments aside, may read the clock: then its result may
+    change with time alone, and no pass is reused. -#}
+{% macro _reads_clock(text) -%}
+    {%- set code = modules.re.sub('(?s)[{]#.*?#[}]|--[^\\n]*|/[*].*?[*]/', ' ', text or '') -%}
+    {{ return(modules.re.search("(?i)\\b(current_date|current_time|current_timestamp|localtime|localtimestamp"
+        ~ "|getdate|sysdate|now|clock_timestamp|statement_timestamp|transaction_timestamp|timeofday"
+        ~ "|random)\\b|'(now|today|tomorrow|yesterday)'", code) is not none) }}
+{%- endmacro %}
+
+
+{#- Whether SQL names a relation other than as dbt renders ref() and source(),
+    "database"."schema"."name": unquoted after from or join, or quoted in two parts. What it
+    reads is then unknown, and no pass is reused. -#}
+{% macro _names_unknown_relation(text) -%}
+    {{ return(modules.re.search('(?i)[^a-z0-9_"](from|join)\\s+[a-z_][a-z0-9_$]*\\s*[.]', text) is not none
+        or modules.re.search('(?i)[^a-z0-9_"](from|join)\\s+"[^"]+"\\s*[.]\\s*"[^"]+"(?!\\s*[.])', text) is not none) }}
 {%- endmacro %}
 
 
@@ -221,9 +244,10 @@
     A select of (kind 'written', name, fingerprint) for each of the given tables: what changes
     whenever a table's rows are written by anyone, dbt or not (a mart edited by hand, rows
     deleted from a raw table), so a pass over rows edited since is not reused. On PostgreSQL:
-    the table's file (a rebuild, a truncate) and its insert, update and delete counts, under
-    the server's start time (a crash resets the counts). Redshift keeps no such counts a
-    build's user can read: none, and there every test runs.
+    the relation's oid and file (dropped and made again, rebuilt, truncated), a view's
+    definition, and a table's insert, update and delete counts, under the server's start time
+    and the database's last statistics reset (either resets the counts). Redshift keeps no
+    such counts a build's user can read: none, and there every test runs.
 -#}
 {% macro relations_written_sql(tables) -%}
     {{ return(adapter.dispatch('relations_written_sql')(tables)) }}
@@ -233,21 +257,29 @@
     {{ return(none) }}
 {%- endmacro %}
 
+{#- dbt-redshift inherits from dbt-postgres: without this, dispatch would take postgres__. -#}
+{% macro redshift__relations_written_sql(tables) -%}
+    {{ return(none) }}
+{%- endmacro %}
+
 {% macro postgres__relations_written_sql(tables) -%}
     {%- set rows = [] -%}
     {%- for name in tables -%}
-        {%- do rows.append("select '" ~ name ~ "' as name, '" ~ name.split('.', 1)[1] ~ "' as local_name") -%}
+        {%- do rows.append('select ' ~ _sql_string(name) ~ ' as name, ' ~ _sql_string(name.split('.', 1)[1]) ~ ' as local_name') -%}
     {%- endfor -%}
     {%- set query -%}
         select
             'written' as kind,
             tables_read.name,
-            cast(pg_postmaster_start_time() as varchar) || '/' || cast(tables.relfilenode as varchar) || '/'
-                || cast(stats.n_tup_ins as varchar) || '/' || cast(stats.n_tup_upd as varchar) || '/'
-                || cast(stats.n_tup_del as varchar) as version
+            cast(pg_postmaster_start_time() as varchar) || '/' || coalesce(cast(databases.stats_reset as varchar), '')
+                || '/' || cast(tables.oid as varchar) || '/' || cast(tables.relfilenode as varchar)
+                || '/' || coalesce(cast(stats.n_tup_ins as varchar), '') || '/' || coalesce(cast(stats.n_tup_upd as varchar), '')
+                || '/' || coalesce(cast(stats.n_tup_del as varchar), '')
+                || '/' || case when tables.relkind = 'v' then md5(pg_get_viewdef(tables.oid)) else '' end as version
         from ({{ rows | join(' union all ') if rows else "select '' as name, '' as local_name where 1 = 0" }}) as tables_read
         inner join pg_class as tables on tables.oid = to_regclass(tables_read.local_name)
-        inner join pg_stat_all_tables as stats on stats.relid = tables.oid
+        left join pg_stat_all_tables as stats on stats.relid = tables.oid
+        left join pg_stat_database as databases on databases.datname = current_database()
     {%- endset -%}
     {{ return(query) }}
 {%- endmacro %}
@@ -255,17 +287,24 @@
 
 {% macro _quoted(names) -%}
     {%- set quoted = [] -%}
-    {%- for name in names -%}{%- do quoted.append("'" ~ name ~ "'") -%}{%- endfor -%}
+    {%- for name in names -%}{%- do quoted.append(_sql_string(name)) -%}{%- endfor -%}
     {{ return(quoted | join(', ')) }}
 {%- endmacro %}
 
 
-{#- After the test ran: where it passed (no warning, no error), store its key. -#}
+{#- value as an SQL string literal (a unit test's name may hold a quote). -#}
+{% macro _sql_string(value) -%}
+    {{ return("'" ~ (value | string).replace("'", "''") ~ "'") }}
+{%- endmacro %}
+
+
+{#- After the test ran: where it passed with no failing row (no warning, no error, and not
+    under a warn_if or error_if threshold: the reused pass reports 0), store its key. -#}
 {% macro record_test_pass(version) -%}
     {%- set result = load_result('main') -%}
     {%- if result is none or result.table is none or result.table.rows | length != 1 -%}{{ return('') }}{%- endif -%}
     {%- set row = result.table.rows[0] -%}
-    {%- if row['should_warn'] or row['should_error'] -%}{{ return('') }}{%- endif -%}
+    {%- if row['should_warn'] or row['should_error'] or row['failures'] != 0 -%}{{ return('') }}{%- endif -%}
     {%- do store_test_pass(version) -%}
 {%- endmacro %}
 
@@ -273,8 +312,9 @@
 {#- Store the current test's key as the one it last passed with. -#}
 {% macro store_test_pass(version) -%}
     {%- set passes = load_state_relation('test_passes') -%}
-    {%- do run_query("delete from " ~ passes ~ " where test_name = '" ~ model.unique_id ~ "'") -%}
-    {%- do run_query("insert into " ~ passes ~ " (test_name, version, recorded_at) values ('" ~ model.unique_id
-        ~ "', '" ~ version ~ "', " ~ dbt.current_timestamp() ~ ")") -%}
+    {%- if model.unique_id | length > 512 -%}{{ return('') }}{%- endif -%}
+    {%- do run_query('delete from ' ~ passes ~ ' where test_name = ' ~ _sql_string(model.unique_id)) -%}
+    {%- do run_query('insert into ' ~ passes ~ ' (test_name, version, recorded_at) values ('
+        ~ _sql_string(model.unique_id) ~ ', ' ~ _sql_string(version) ~ ', ' ~ dbt.current_timestamp() ~ ')') -%}
     {%- do adapter.commit() -%}
 {%- endmacro %}

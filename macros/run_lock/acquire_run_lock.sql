@@ -37,6 +37,12 @@
     {{ return(none) }}
 {%- endmacro %}
 
+{#- dbt-redshift inherits from dbt-postgres, so dispatch would take postgres__ (a DO block,
+    advisory locks: Redshift has neither) before default__ on Redshift. -#}
+{% macro redshift__acquire_run_lock(wait_seconds) -%}
+    {{ return(default__acquire_run_lock(wait_seconds)) }}
+{%- endmacro %}
+
 {% macro postgres__acquire_run_lock(wait_seconds, stale=30) -%}
 do $run_lock$
 declare

@@ -10,6 +10,11 @@
     {{ return('select 1 as run_lock_not_available') }}
 {%- endmacro %}
 
+{#- Not postgres__ (dispatch's next choice on Redshift, which inherits from dbt-postgres). -#}
+{% macro redshift__release_run_lock() -%}
+    {{ return(default__release_run_lock()) }}
+{%- endmacro %}
+
 {% macro postgres__release_run_lock() -%}
     {%- if adapter.check_schema_exists(target.database, 'warehouse_control') -%}
         {{ return("delete from warehouse_control.dbt_runs where invocation_id = '"

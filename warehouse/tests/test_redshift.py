@@ -54,6 +54,11 @@ ROLES = ("analytics_users", "data_engineers")
         ("select gen_random_uuid()::uuid as id", "a data type Redshift lacks"),
         ("create unlogged table t (a int)", "unlogged table"),
         ("set local work_mem = '1GB'", "a PostgreSQL-only setting"),
+        ("do $run_lock$ begin perform 1; end $run_lock$", "an anonymous code block (DO)"),
+        ("select pg_try_advisory_xact_lock(42)", "an advisory lock"),
+        ("select clock_timestamp() as t", "a date/time function Redshift lacks"),
+        ("select oid from pg_class where oid = to_regclass('a.b')", "a function newer than"),
+        ("select pg_postmaster_start_time() as t", "a function newer than"),
     ],
 )
 def test_each_unsupported_construct_is_found(sql: str, construct: str) -> None:
@@ -262,3 +267,16 @@ def test_a_missing_permission_stops_the_hook_in_one_line(tmp_path: Path, operati
     sent = [re.sub(r"/\*.*?\*/", "", statement.sql, flags=re.S).strip().lower()
             for statement in result.statements]
     assert not any(sql.startswith(("create role", "grant ")) for sql in sent), sent
+
+
+def test_every_postgres_macro_has_a_redshift_one() -> None:
+    """dbt-redshift inherits from dbt-postgres, so `adapter.dispatch` on Redshift takes a
+    project's `postgres__` macro before its `default__` one: each needs a `redshift__` one
+    (the run lock's DO block and advisory locks once reached Redshift that way)."""
+    defined = re.compile(r"\{%-?\s*macro\s+(postgres|redshift)__(\w+)\s*\(")
+    found: dict[str, set[str]] = {"postgres": set(), "redshift": set()}
+    for path in (PROJECT_ROOT / "macros").rglob("*.sql"):
+        for adapter, name in defined.findall(path.read_text()):
+            found[adapter].add(name)
+    assert found["postgres"], "no postgres__ macro found: the pattern is stale"
+    assert found["postgres"] <= found["redshift"], sorted(found["postgres"] - found["redshift"])

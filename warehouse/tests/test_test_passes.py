@@ -20,6 +20,7 @@ pytestmark = pytest.mark.e2e
 
 REUSED = re.compile(r"Reusing the pass of ((?:unit_)?test\.\S+):")
 DIM_CHANNELS_UNIQUE = "test.elt.unique_dim_channels_channel."
+CHANNEL_UNIQUE = "test.elt.unique_stg_raw_data__channel_channel_name."
 FCT_SESSIONS = "_fct_sessions_"
 MARKOV_UNIT = "unit_test.elt.int_markov_removal_effects_monthly.markov_removal_effects_of_published"
 
@@ -48,6 +49,7 @@ def test_passes_are_reused_only_over_unchanged_inputs(dbt_project: DbtProject,
     # a build of the same rows: every model is kept, and the tests over models pass unrun
     again, _ = reused(dbt_project, "build", "--exclude", "test_type:unit")
     assert named(again, DIM_CHANNELS_UNIQUE) and named(again, FCT_SESSIONS)
+    assert named(again, CHANNEL_UNIQUE)  # a test on a view
 
     # a duplicate written by hand into a mart: its grain test runs, and fails
     dbt_project.query("insert into analytics.dim_channels select * from analytics.dim_channels "
@@ -61,6 +63,19 @@ def test_passes_are_reused_only_over_unchanged_inputs(dbt_project: DbtProject,
     assert passed and not named(fixed, DIM_CHANNELS_UNIQUE)
     kept, _ = reused(dbt_project, "test", "--select", "dim_channels")
     assert named(kept, DIM_CHANNELS_UNIQUE)
+
+    # a view replaced by hand (create or replace keeps its oid): its tests run, and fail
+    (schema,) = dbt_project.query("select table_schema from information_schema.views "
+                                  "where table_name = 'stg_raw_data__channel'")[0]
+    view = f"{schema}.stg_raw_data__channel"
+    (definition,) = dbt_project.query("select pg_get_viewdef(%s::regclass)", (view,))[0]
+    body = definition.strip().rstrip(";")
+    dbt_project.query(f"create or replace view {view} as select * from ({body}) as once "
+                      f"union all select * from ({body}) as twice")
+    replaced, passed = reused(dbt_project, "test", "--select", "stg_raw_data__channel",
+                              check=False)
+    assert not passed and not named(replaced, CHANNEL_UNIQUE)
+    dbt_project.dbt("run", "--full-refresh", "--select", "stg_raw_data__channel")
 
     # a full-scope run of the tests reuses nothing
     full, _ = reused(dbt_project, "test", "--exclude", "test_type:unit",
