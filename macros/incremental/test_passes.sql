@@ -78,8 +78,7 @@
     {%- set version = local_md5([model.unique_id, dbt_version, sql, tojson(model.config, sort_keys=true)] | join('|')) -%}
     {%- set stored = run_query("select max(version) from " ~ load_state_relation('test_passes')
         ~ " where test_name = " ~ _sql_string(model.unique_id)).columns[0].values() -%}
-    {%- set may_reuse = var('test_scope', 'changed') != 'full' and not flags.FULL_REFRESH -%}
-    {{ return({'version': version, 'reusable': may_reuse and stored and stored[0] == version}) }}
+    {{ return({'version': version, 'reusable': _passes_may_be_reused() and stored and stored[0] == version}) }}
 {%- endmacro %}
 
 
@@ -144,8 +143,7 @@
     {%- endfor -%}
     {%- set own = [dbt_version, sql, tojson(model.config, sort_keys=true)] -%}
     {%- set version = local_md5((own + parts | sort) | join('|')) -%}
-    {%- set may_reuse = var('test_scope', 'changed') != 'full' and not flags.FULL_REFRESH -%}
-    {{ return({'version': version, 'reusable': may_reuse and found['pass'].get(model.unique_id) == version}) }}
+    {{ return({'version': version, 'reusable': _passes_may_be_reused() and found['pass'].get(model.unique_id) == version}) }}
 {%- endmacro %}
 
 
@@ -173,14 +171,14 @@
         {%- set source = graph.sources.get(node_id) -%}
         {%- if source is not none and source.source_name == 'raw_data' -%}
             {%- do raw_tables.append(source.name) -%}
-            {%- do read_otherwise.append('"' ~ source.database ~ '"."' ~ source.schema ~ '"."' ~ (source.identifier) ~ '"') -%}
+            {%- do read_otherwise.append(_node_relation_name(source)) -%}
         {%- elif node is none or node.resource_type not in ('model', 'seed') -%}
             {{ return(none) }}
         {%- elif node.resource_type == 'seed' -%}
             {%- do parts.append(node_id ~ '=' ~ node.checksum.checksum) -%}
-            {%- do read_otherwise.append('"' ~ node.database ~ '"."' ~ node.schema ~ '"."' ~ (node.alias) ~ '"') -%}
+            {%- do read_otherwise.append(_node_relation_name(node)) -%}
         {%- else -%}
-            {%- do models.append('"' ~ node.database ~ '"."' ~ node.schema ~ '"."' ~ (node.alias) ~ '"') -%}
+            {%- do models.append(_node_relation_name(node)) -%}
         {%- endif -%}
     {%- endfor -%}
     {%- for name in modules.re.findall('"[^"]+"[.]"[^"]+"[.]"[^"]+"', sql) | unique
@@ -212,12 +210,25 @@
             {%- if through and _reads_clock(node.raw_code) -%}{{ return(none) }}{%- endif -%}
             {%- if through -%}{%- do queue.extend(node.depends_on.nodes) -%}{%- endif -%}
             {%- if node.config.materialized != 'ephemeral' -%}
-                {%- do found.append('"' ~ node.database ~ '"."' ~ node.schema ~ '"."' ~ (node.identifier if node.resource_type == 'source' else node.alias) ~ '"') -%}
+                {%- do found.append(_node_relation_name(node)) -%}
             {%- endif -%}
         {%- endif -%}
     {%- endfor -%}
     {%- if queue -%}{{ return(none) }}{%- endif -%}
     {{ return(found | unique | list) }}
+{%- endmacro %}
+
+
+{#- "database"."schema"."name" of a model, seed or source, as dbt renders its relation. -#}
+{% macro _node_relation_name(node) -%}
+    {%- set name = node.identifier if node.resource_type == 'source' else node.alias -%}
+    {{ return('"' ~ node.database ~ '"."' ~ node.schema ~ '"."' ~ name ~ '"') }}
+{%- endmacro %}
+
+
+{#- Whether a recorded pass may be reported again: not in a run that asks for every test. -#}
+{% macro _passes_may_be_reused() -%}
+    {{ return(var('test_scope', 'changed') != 'full' and not flags.FULL_REFRESH) }}
 {%- endmacro %}
 
 
@@ -259,7 +270,7 @@
 
 {#- dbt-redshift inherits from dbt-postgres: without this, dispatch would take postgres__. -#}
 {% macro redshift__relations_written_sql(tables) -%}
-    {{ return(none) }}
+    {{ return(default__relations_written_sql(tables)) }}
 {%- endmacro %}
 
 {% macro postgres__relations_written_sql(tables) -%}
