@@ -12,28 +12,37 @@
         {{ raw_record_text(spec.key, separator='|', with_names=false, prefix='checked.') }} as record_key,
         '{{ reason }}' as reason,
         {{ raw_record_text(spec.columns, prefix='checked.') }} as record
-    from {{ ref('base_raw_data__' ~ source_table) }} as checked
+    from {{ quarantine_partition_rows(source_table, window) }} as checked
     left join {{ ref(staging_model) }} as kept
         on checked.{{ base_key }} = kept.{{ staging_key }}
     where
         checked.quarantine_reason is null
         and kept.{{ staging_key }} is null
-        and {{ quarantine_partition_filter(source_table, window, 'checked.') }}
 {%- endmacro %}
 
 
-{#- Which rows of a raw table's base model the quarantine re-reads: its partitions the window
-    re-decided (for the session tables: every re-decided session), and null partitions. -#}
-{% macro quarantine_partition_filter(table, window, prefix='') -%}
-    {%- set partition = prefix ~ raw_data_table(table).key[0] -%}
-    {%- if table in ['user_session_channel', 'session_timestamp', 'session_transaction'] -%}
-        ({{ partition }} is null or {{ in_affected(partition, 'sessions', window) }})
-    {%- elif window.full -%}
-        (1 = 1)
+{#- The rows of a raw table's base model the quarantine re-reads, as a derived table: its
+    partitions the window re-decided (for the session tables: every re-decided session), and
+    null partitions. Two branches, so each finds its rows by the key's index (`key is null or
+    key in (...)` is one filter over a full scan, and its estimate makes the joins after it
+    hash whole tables). -#}
+{% macro quarantine_partition_rows(table, window) -%}
+    {%- set base = ref('base_raw_data__' ~ table) -%}
+    {%- set key = raw_data_table(table).key[0] -%}
+    {%- if window.full -%}
+        {{ base }}
     {%- else -%}
-        ({{ partition }} is null or {{ partition }} in (
-            select {{ raw_data_table(table).key[0] }} from {{ ref('base_raw_data__' ~ table) }}
-            where checked_until > {{ window.since }}))
+    (
+        select * from {{ base }}
+        where
+        {%- if table in ['user_session_channel', 'session_timestamp', 'session_transaction'] %}
+            {{ in_affected(key, 'sessions', window) }}
+        {%- else %}
+            {{ key }} in (select {{ key }} from {{ base }} where checked_until > {{ window.since }})
+        {%- endif %}
+        union all
+        select * from {{ base }} where {{ key }} is null
+    )
     {%- endif -%}
 {%- endmacro %}
 
@@ -49,7 +58,6 @@
         {%- set spec = raw_data_table(table) %}
         {{ 'or ' if not loop.first }}(source_table = '{{ table }}' and record_key in (
             select {{ raw_record_text(spec.key, separator='|', with_names=false) }}
-            from {{ ref('base_raw_data__' ~ table) }}
-            where {{ quarantine_partition_filter(table, window) }}))
+            from {{ quarantine_partition_rows(table, window) }} as partition_rows))
     {%- endfor %}
 {%- endmacro %}

@@ -14,9 +14,11 @@
     - rebuilt:<model>: the months <model> logged for the rows it deleted and wrote
       (log_rebuilt_keys), e.g. the journeys' months for the Markov chain.
 -#}
-{% macro affected(kind, window, from_graph=false) -%}
+{% macro affected(kind, window, from_graph=false, staged=[]) -%}
     {%- set since = window.since -%}
-    {%- if kind == 'sessions' -%}
+    {%- if kind in staged -%}
+        select * from {{ staged_affected_relation(kind) }}
+    {%- elif kind == 'sessions' -%}
         {%- set parts = [] -%}
         {%- for table in ['user_session_channel', 'session_timestamp', 'session_transaction'] -%}
             {%- do parts.append('select sessionid from ' ~ _model_relation('base_raw_data__' ~ table, from_graph)
@@ -26,11 +28,11 @@
     {%- elif kind == 'session_users' -%}
         select distinct userid
         from {{ _model_relation('base_raw_data__user_session_channel', from_graph) }}
-        where userid is not null and sessionid in ({{ affected('sessions', window, from_graph) }})
+        where userid is not null and sessionid in ({{ affected('sessions', window, from_graph, staged) }})
     {%- elif kind == 'session_months' -%}
         select distinct cast({{ dbt.date_trunc('month', 'ts') }} as date) as month
         from {{ _model_relation('base_raw_data__session_timestamp', from_graph) }}
-        where ts is not null and sessionid in ({{ affected('sessions', window, from_graph) }})
+        where ts is not null and sessionid in ({{ affected('sessions', window, from_graph, staged) }})
     {%- elif kind == 'event_users' -%}
         {%- set parts = [] -%}
         {%- for table in ['user_event', 'user_variant', 'user_metadata'] -%}
@@ -41,25 +43,25 @@
     {%- elif kind == 'conversions' -%}
         {#- the re-decided sessions themselves (a new, changed or vanished conversion), and
             the conversions their lookback windows reach -#}
-        {{ affected('sessions', window, from_graph) }}
+        {{ affected('sessions', window, from_graph, staged) }}
         union
-        {{ _reached_conversions('conversions.conversion_session_id', window, from_graph) }}
+        {{ _reached_conversions('conversions.conversion_session_id', window, from_graph, staged) }}
     {%- elif kind == 'conversion_days' -%}
         {#- a re-decided conversion's days are those of its timestamps (as session_months);
             the other conversions rebuilt are the ones reached, read with their day -#}
         select distinct cast(ts as date) as conversion_date
         from {{ _model_relation('base_raw_data__session_timestamp', from_graph) }}
-        where ts is not null and sessionid in ({{ affected('sessions', window, from_graph) }})
+        where ts is not null and sessionid in ({{ affected('sessions', window, from_graph, staged) }})
         union
-        {{ _reached_conversions('cast(conversions.conversion_at as date)', window, from_graph) }}
+        {{ _reached_conversions('cast(conversions.conversion_at as date)', window, from_graph, staged) }}
     {%- elif kind == 'journeys' -%}
         {#- the converting journeys of the conversions rebuilt, and the open journey of every
             user a re-decided session names -#}
         select cast(journey_ids.sessionid as varchar(48)) as journey_id
-        from ({{ affected('conversions', window, from_graph) }}) as journey_ids
+        from ({{ affected('conversions', window, from_graph, staged) }}) as journey_ids
         union
         select {{ dbt.concat(["'open:'", "cast(journey_users.userid as varchar(16))"]) }}
-        from ({{ affected('session_users', window, from_graph) }}) as journey_users
+        from ({{ affected('session_users', window, from_graph, staged) }}) as journey_users
     {%- elif kind == 'nps_months' -%}
         select distinct cast({{ dbt.date_trunc('month', 'created') }} as date) as month
         from {{ _model_relation('base_raw_data__nps', from_graph) }}
@@ -107,58 +109,100 @@
         (1 = 1)
     {%- elif window.empty -%}
         (1 = 0)
-    {%- elif _stages_affected() and kind == model.config.meta.rebuilt_by[1] -%}
-        {{ column }} in (select * from {{ staged_affected_relation() }})
     {%- else -%}
-        {{ affected_filter(column, kind, window) }}
+        {{ column }} in ({{ affected_keys(kind, window) }})
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- The select of a kind's keys for the current model: its staged table where the model
+    stages them (below), else the lookups over the base layer. -#}
+{% macro affected_keys(kind, window) -%}
+    {%- if _stages_affected() and kind in affected_kinds() -%}
+        select * from {{ staged_affected_relation(kind) }}
+    {%- else -%}
+        {{ affected(kind, window) }}
     {%- endif -%}
 {%- endmacro %}
 
 
 {#-
-    The keys an incremental model rebuilds (its meta `rebuilt_by` kind), staged once per run.
-    Its pre-hooks, select, strategy and post-hooks ask for them up to six times, each time a
-    union of lookups over the base layer; worse, the planner cannot know how few keys that
-    union yields, so it joins them to the model's own table by a full scan. Staged in a
-    temporary table with statistics, they are computed once and joined by index. The project's
-    incremental materialization stages them before dbt's (incremental_materialization.sql),
-    for a model built incrementally with a window neither full nor empty; in_affected then
-    reads `<model>__affected_keys`, a temporary table of that session (so a model's compiled
-    SQL, run by hand outside a build, lacks it).
+    The keys an incremental model reads (the kinds its SQL asks for, and its meta `rebuilt_by`
+    kind), staged once per run. Its pre-hooks, select, strategy and post-hooks ask for them up
+    to six times, each time a union of lookups over the base layer; worse, the planner cannot
+    know how few keys that union yields, so it joins them to the model's tables by full scans.
+    Staged in temporary tables with statistics, they are computed once and joined by index.
+    The project's incremental materialization stages them before dbt's
+    (incremental_materialization.sql), for a model built incrementally with a window neither
+    full nor empty; affected_keys then reads `<model>__affected_<kind>`, a temporary table of
+    that session (so a model's compiled SQL, run by hand outside a build, lacks it).
 -#}
 {% macro _stages_affected() -%}
     {{ return(execute and model is mapping and model.get('resource_type') == 'model'
         and model.config.materialized == 'incremental'
-        and model.config.meta.get('rebuilt_by') is not none
-        and model.config.meta.rebuilt_by[1] in affected_kinds()
         and is_incremental()) }}
 {%- endmacro %}
 
 
-{#- The kinds affected() knows, besides rebuilt:<model>. -#}
+{#- The kinds affected() knows, besides rebuilt:<model>, in an order where a kind comes after
+    the kinds it is computed from (_affected_inputs). -#}
 {% macro affected_kinds() -%}
     {{ return(['sessions', 'session_users', 'session_months', 'event_users', 'conversions',
                'conversion_days', 'journeys', 'nps_months']) }}
 {%- endmacro %}
 
 
-{% macro staged_affected_relation() -%}
-    {{ return(api.Relation.create(identifier=this.identifier ~ '__affected_keys', type='table')) }}
+{#- The kinds a kind is computed from (affected() reads them). -#}
+{% macro _affected_inputs(kind) -%}
+    {{ return({
+        'session_users': ['sessions'], 'session_months': ['sessions'], 'conversions': ['sessions'],
+        'conversion_days': ['sessions'], 'journeys': ['conversions', 'session_users'],
+    }.get(kind, [])) }}
 {%- endmacro %}
 
 
-{#- The statements that stage them: none where in_affected does not read them. -#}
-{% macro stage_affected_sql() -%}
+{% macro staged_affected_relation(kind) -%}
+    {{ return(api.Relation.create(identifier=this.identifier ~ '__affected_' ~ kind, type='table')) }}
+{%- endmacro %}
+
+
+{#- The kinds the current model stages: its `rebuilt_by` kind, every kind its compiled SQL
+    reads from a staged table, and the kinds those are computed from, in affected_kinds order. -#}
+{% macro _staged_kinds(compiled_sql) -%}
+    {%- set wanted = [] -%}
+    {%- set rebuilt_by = model.config.meta.get('rebuilt_by') -%}
+    {%- for kind in affected_kinds() -%}
+        {%- if (rebuilt_by and rebuilt_by[1] == kind) or (staged_affected_relation(kind) | string) in compiled_sql -%}
+            {%- do wanted.append(kind) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {#- inputs come earlier in affected_kinds: one pass from the end closes the set -#}
+    {%- for kind in affected_kinds() | reverse if kind in wanted -%}
+        {%- for input in _affected_inputs(kind) if input not in wanted -%}
+            {%- do wanted.append(input) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {{ return(affected_kinds() | select('in', wanted) | list) }}
+{%- endmacro %}
+
+
+{#- The statements that stage them: none where affected_keys does not read them. -#}
+{% macro stage_affected_sql(compiled_sql) -%}
     {%- if not _stages_affected() -%}{{ return('') }}{%- endif -%}
     {%- set window = load_window() -%}
     {%- if window.full or window.empty -%}{{ return('') }}{%- endif -%}
-    {%- set staged = staged_affected_relation() -%}
-drop table if exists {{ staged }};
-create temporary table {{ staged }} as
-{{ affected(model.config.meta.rebuilt_by[1], window) }}
-{%- if stats_need_analyze() %};
-analyze {{ staged }}
-{%- endif %}
+    {%- set staged = [] -%}
+    {%- set statements = [] -%}
+    {%- for kind in _staged_kinds(compiled_sql) -%}
+        {%- set relation = staged_affected_relation(kind) -%}
+        {%- do statements.append('drop table if exists ' ~ relation) -%}
+        {%- do statements.append('create temporary table ' ~ relation ~ ' as\n' ~ affected(kind, window, staged=staged)) -%}
+        {%- if stats_need_analyze() -%}
+            {%- do statements.append('analyze ' ~ relation) -%}
+        {%- endif -%}
+        {%- do staged.append(kind) -%}
+    {%- endfor -%}
+    {{ return(statements | join(';\n')) }}
 {%- endmacro %}
 
 {#- Whether a table made by `create table as` needs an ANALYZE for statistics: PostgreSQL
@@ -195,7 +239,7 @@ analyze {{ staged }}
     re-decided, so it is in int_touchpoints_weighted as it was (that model replaces its rows
     only after its select has read them), and found by a join on user and a range of
     conversion_at, by index, not by a pass over every session or conversion. -#}
-{% macro _reached_conversions(expression, window, from_graph=false) -%}
+{% macro _reached_conversions(expression, window, from_graph=false, staged=[]) -%}
         select {{ expression }}
         from {{ _model_relation('int_touchpoints_weighted', from_graph) }} as conversions
         inner join (
@@ -205,7 +249,7 @@ analyze {{ staged }}
             from {{ _model_relation('base_raw_data__user_session_channel', from_graph) }} as versions_channel
             inner join {{ _model_relation('base_raw_data__session_timestamp', from_graph) }} as versions_time
                 on versions_channel.sessionid = versions_time.sessionid
-            where versions_channel.sessionid in ({{ affected('sessions', window, from_graph) }})
+            where versions_channel.sessionid in ({{ affected('sessions', window, from_graph, staged) }})
         ) as touched
             on
                 conversions.user_id = touched.userid

@@ -67,6 +67,14 @@
     {%- set changes = load_state_relation('markov_step_changes') -%}
     {%- set incremental = is_incremental() and not window.full -%}
     {%- if incremental %}
+        {#- the journeys' touches copied first, by the journey_id index: read in place, the
+            window function's sort order makes PostgreSQL merge the whole index -#}
+        {%- set touches = api.Relation.create(identifier=this.identifier ~ '__logged_touches', type='table') %}
+drop table if exists {{ touches }};
+create temporary table {{ touches }} as
+select journey_id, journey_month, converted, channel, touch_position, touch_count
+from {{ this }}
+where {{ in_affected(model.config.meta.rebuilt_by[0], model.config.meta.rebuilt_by[1], window) }};
 insert into {{ changes }} (model_name, month, from_name, to_name, steps, rebuilt_until, recorded_at)
 select
     '{{ this }}',
@@ -77,8 +85,7 @@ select
     {{ window.until }},
     {{ dbt.current_timestamp() }}
 from (
-    {{ markov_step_counts('(select journey_id, journey_month, converted, channel, touch_position, touch_count from '
-        ~ this ~ ' where ' ~ in_affected(model.config.meta.rebuilt_by[0], model.config.meta.rebuilt_by[1], window) ~ ')') }}
+    {{ markov_step_counts(touches) }}
 ) as counted
     {%- endif %}
     {%- if sign > 0 %}

@@ -52,9 +52,10 @@
         {{ return('(' ~ column_expr ~ ' in (select changed.' ~ rebuilt_by[0]
             ~ ' from ' ~ model ~ ' as changed where changed.checked_until > ' ~ window.since ~ '))') }}
     {%- endif -%}
-    {%- if rebuilt_by[1] in ('session_months', 'nps_months') or rebuilt_by[1].startswith('rebuilt:') -%}
-        {#- a few months: listed as literals, so the planner knows how few rows they keep and
-            filters by them before any join (as a subquery they look like one per session) -#}
+    {%- if rebuilt_by[1] in ('session_months', 'nps_months', 'conversion_days') or rebuilt_by[1].startswith('rebuilt:') -%}
+        {#- a few months or days: listed as literals, so the planner knows how few rows they
+            keep and filters by them before any join (as a subquery they look like one per
+            session) -#}
         {%- set literals = [] -%}
         {%- for row in run_query(affected(rebuilt_by[1], window, from_graph=true)).rows if row[0] is not none -%}
             {%- do literals.append("cast('" ~ row[0] ~ "' as date)") -%}

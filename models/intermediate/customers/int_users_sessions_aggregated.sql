@@ -35,7 +35,7 @@ rows_of_redecided_sessions as (
         first_loaded_at,
         raw_copies
     from {{ ref('base_raw_data__' ~ table) }}
-    where sessionid in ({{ affected('sessions', window) }})
+    where sessionid in ({{ affected_keys('sessions', window) }})
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 
@@ -61,7 +61,7 @@ users_recomputed as (
     from {{ ref('base_raw_data__user_session_channel') }}
     where
         userid is not null
-        and sessionid in ({{ affected('sessions', window) }})
+        and sessionid in ({{ affected_keys('sessions', window) }})
         and sessionid not in (select new_sessions.session_id from new_sessions)
 
 ),
@@ -79,22 +79,22 @@ users_merged as (
 ),
 
 {% endif -%}
+{%- set session_columns = 'session_id, user_id, channel, session_at, is_paid, gross_amount, net_amount' %}
 sessions as (
 
-    select
-        session_id,
-        user_id,
-        channel,
-        session_at,
-        is_paid,
-        gross_amount,
-        net_amount
+    {% if merging -%}
+    -- two branches, each found by an index (`or` between them is one filter over a full
+    -- scan); `union` makes a new session of a recomputed user one row
+    select {{ session_columns }}
     from {{ ref('int_sessions_joined') }}
-    {%- if merging %}
-    where
-        user_id in (select users_recomputed.user_id from users_recomputed)
-        or session_id in (select new_sessions.session_id from new_sessions)
-    {%- else %}
+    where user_id in (select users_recomputed.user_id from users_recomputed)
+    union
+    select {{ session_columns }}
+    from {{ ref('int_sessions_joined') }}
+    where session_id in (select new_sessions.session_id from new_sessions)
+    {%- else -%}
+    select {{ session_columns }}
+    from {{ ref('int_sessions_joined') }}
     where {{ in_affected('user_id', 'session_users', window) }}
     {%- endif %}
 

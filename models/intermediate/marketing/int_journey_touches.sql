@@ -4,9 +4,10 @@
     the Markov chain counts its steps. A table, incremental by journey (macro affected:
     journeys): a run rebuilds the journeys of the conversions int_touchpoints_weighted rebuilt,
     and the open journey of every user a re-decided session names. An open journey reads only
-    the user's sessions inside the lookback window before their latest session (by an index on
-    user and time), never their whole history. The months of the journeys it deletes and writes
-    go to the rebuilt-keys log, so the Markov chain replaces exactly those months (a returning
+    the user's sessions inside the lookback window before their latest session (that one from
+    int_users_sessions_aggregated's row of the user, the sessions by an index on user and
+    time), never their whole history. The months of the journeys it deletes and writes go to
+    the rebuilt-keys log, so the Markov chain replaces exactly those months (a returning
     user moves their open journey to a later month), and the Markov steps of those journeys to
     the step-changes log, so it does so by difference (markov_step_changes.sql). -#}
 {{ config(
@@ -47,12 +48,12 @@ touchpoints as (
 
 latest_sessions as (
 
+    -- each user's latest session, one row each: not an aggregate over their whole history
     select
         user_id,
-        max(session_at) as last_at
-    from {{ ref('int_sessions_joined') }}
+        last_session_at as last_at
+    from {{ ref('int_users_sessions_aggregated') }}
     where {{ in_affected('user_id', 'session_users', window) }}
-    group by user_id
 
 ),
 

@@ -33,7 +33,15 @@ touchpoints as (
         {{ attribution_model }}_weight{{ "," if not loop.last }}
         {%- endfor %}
     from {{ ref('int_touchpoints_weighted') }}
-    where {{ in_affected('cast(conversion_at as date)', 'conversion_days', window) }}
+    where
+        {{ in_affected('cast(conversion_at as date)', 'conversion_days', window) }}
+        {%- if not window.full and not window.empty %}
+        -- implied by the days, and found by the conversion_month index (sort key on Redshift)
+        and conversion_month in (
+            select distinct cast({{ dbt.date_trunc('month', 'days.conversion_date') }} as date)
+            from ({{ affected_keys('conversion_days', window) }}) as days
+        )
+        {%- endif %}
 
 ),
 

@@ -24,10 +24,8 @@ with
         {{ raw_record_text(spec.key, separator='|', with_names=false) }} as record_key,
         quarantine_reason as reason,
         {{ raw_record_text(spec.columns) }} as record
-    from {{ ref('base_raw_data__' ~ table) }}
-    where
-        quarantine_reason is not null
-        and {{ quarantine_partition_filter(table, window) }}
+    from {{ quarantine_partition_rows(table, window) }} as partition_rows
+    where quarantine_reason is not null
 
 ),
 
