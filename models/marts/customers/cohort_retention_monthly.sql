@@ -1,5 +1,6 @@
 {#- One row per cohort (first-session month and first channel) and month since the first
-    session, from 0 up to the last month with any session: a full triangle, no gaps. -#}
+    session, from 0 up to the last month with any session: a full triangle, no gaps. Its
+    members' activity comes by user and month (int_sessions_monthly_by_user), not session. -#}
 {{ config(
     dist='all',
     sort=['cohort_month'],
@@ -17,13 +18,14 @@ users as (
 
 ),
 
-sessions as (
+user_months as (
 
+    -- one row per user and month with a session
     select
         user_id,
-        session_month,
-        net_amount
-    from {{ ref('fct_sessions') }}
+        month as session_month,
+        net_revenue
+    from {{ ref('int_sessions_monthly_by_user') }}
 
 ),
 
@@ -73,7 +75,7 @@ cohorts as (
 last_month as (
 
     select max(session_month) as last_session_month
-    from sessions
+    from user_months
 
 ),
 
@@ -90,17 +92,6 @@ cohort_grid as (
         on
             month_offsets.months_since_first
             <= {{ dbt.datediff('cohorts.cohort_month', 'last_month.last_session_month', 'month') }}
-
-),
-
-user_months as (
-
-    select
-        user_id,
-        session_month,
-        sum(net_amount) as net_revenue
-    from sessions
-    group by user_id, session_month
 
 ),
 
