@@ -17,7 +17,7 @@
         {{ return(model) }}
     {%- endif -%}
     {%- set filter = rebuilt_keys_filter(model, rebuilt_by[0]) -%}
-    {%- if filter == '(1 = 1)' -%}{{ return(model) }}{%- endif -%}
+    {%- if filter == test_scope_marked('(1 = 1)') -%}{{ return(model) }}{%- endif -%}
     {#- and every row with a null key, which no rebuilt key names (two index scans, not a
         scan of the whole table for `is null or in (...)`) -#}
     {{ return('(select * from ' ~ model ~ ' where ' ~ filter ~ ' union all select * from ' ~ model
@@ -29,10 +29,26 @@
     A predicate on `column_expr` that keeps the keys the last build of `model` (a relation
     with meta `rebuilt_by`) rebuilt, e.g. the months a monthly mart recomputed: what a
     reconciliation test compares. `(1 = 1)` after a full rebuild, with test_scope full, or for
-    a model without `rebuilt_by`. Months are listed as literals (an empty list, or a dry run's,
-    stays a subquery).
+    a model without `rebuilt_by`; `(1 = 0)` when that build had nothing new. Months and days
+    are listed as literals (an empty list, or a dry run's, stays a subquery).
+
+    Marked as the test's scope (test_scope_marked): a test's pass is keyed by its SQL without
+    it (test_passes.sql), since the tokens of the models it reads already change whenever
+    their last build, and so the scope, changes. A no-op build's narrower scope then reuses
+    the pass of the build before, instead of running every scoped test once more.
 -#}
 {% macro rebuilt_keys_filter(model, column_expr) -%}
+    {{ return(test_scope_marked(_rebuilt_keys_predicate(model, column_expr))) }}
+{%- endmacro %}
+
+
+{#- A test's scope predicate, between the comments test_passes.sql leaves out of its key. -#}
+{% macro test_scope_marked(predicate) -%}
+    {{ return('/* test scope */ ' ~ predicate ~ ' /* end of test scope */') }}
+{%- endmacro %}
+
+
+{% macro _rebuilt_keys_predicate(model, column_expr) -%}
     {%- if not execute or var('test_scope', 'changed') == 'full' -%}{{ return('(1 = 1)') }}{%- endif -%}
     {%- if var('test_scope', 'changed') != 'changed' -%}
         {{ exceptions.raise_compiler_error("var test_scope must be 'changed' (the default: test what the last build rebuilt) or 'full', got '" ~ var('test_scope') ~ "'") }}
@@ -46,6 +62,7 @@
     {#- no row at all only from a dry run's recording driver: render the scoped SQL -#}
     {%- set row = rows[0] if rows | length > 0 else ['9999-12-31', '1900-01-01', 0] -%}
     {%- if row[1] is none or row[2] == 1 -%}{{ return('(1 = 1)') }}{%- endif -%}
+    {%- if row[0] == row[1] -%}{{ return('(1 = 0)') }}{%- endif -%}
     {%- set window = {'since': "cast('" ~ row[1] ~ "' as timestamp)", 'until': "cast('" ~ row[0] ~ "' as timestamp)",
                       'full': false, 'empty': false} -%}
     {%- if rebuilt_by[1] == 'checked' -%}
@@ -84,7 +101,7 @@
         {{ return(model) }}
     {%- endif -%}
     {%- set filters = [rebuilt_keys_filter(model, column_name), rebuilt_keys_filter(to, column_name)] | unique | list -%}
-    {%- if '(1 = 1)' in filters -%}{{ return(model) }}{%- endif -%}
+    {%- if test_scope_marked('(1 = 1)') in filters -%}{{ return(model) }}{%- endif -%}
     {{ return('(select * from ' ~ model ~ ' where ' ~ filters | join(' or ') ~ ') as rows_related') }}
 {%- endmacro %}
 
