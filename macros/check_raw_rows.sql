@@ -171,9 +171,10 @@ select * from final
     {%- if window.full -%}
     delete from {{ this }}
     {%- else -%}
+    {#- two statements, each by the partition's index: `is null or in (...)` reads every row -#}
     delete from {{ this }}
-    where
-        {{ partition }} is null
-        or {{ partition }} in ({{ touched_partitions(table, window) }})
+    where {{ partition }} in ({{ touched_partitions(table, window) }});
+    delete from {{ this }}
+    where {{ partition }} is null
     {%- endif -%}
 {%- endmacro %}

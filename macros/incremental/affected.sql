@@ -41,9 +41,9 @@
         {%- endfor -%}
         {{ parts | join('\n        union\n        ') }}
     {%- elif kind == 'conversions' -%}
-        {#- the re-decided sessions themselves (a new, changed or vanished conversion), and
-            the conversions their lookback windows reach -#}
-        {{ affected('sessions', window, from_graph, staged) }}
+        {#- the re-decided sessions that are, were or can become a conversion (a new, changed or
+            vanished one), and the conversions their lookback windows reach -#}
+        {{ _redecided_transaction_sessions(window, from_graph, staged) }}
         union
         {{ _reached_conversions('conversions.conversion_session_id', window, from_graph, staged) }}
     {%- elif kind == 'conversion_days' -%}
@@ -51,7 +51,7 @@
             the other conversions rebuilt are the ones reached, read with their day -#}
         select distinct cast(ts as date) as conversion_date
         from {{ _model_relation('base_raw_data__session_timestamp', from_graph) }}
-        where ts is not null and sessionid in ({{ affected('sessions', window, from_graph, staged) }})
+        where ts is not null and sessionid in ({{ _redecided_transaction_sessions(window, from_graph, staged) }})
         union
         {{ _reached_conversions('cast(conversions.conversion_at as date)', window, from_graph, staged) }}
     {%- elif kind == 'journeys' -%}
@@ -231,6 +231,21 @@
     {%- set window = load_window() -%}
     {%- if window.empty -%}{{ return('') }}{%- endif -%}
     delete from {{ this }} where {{ in_affected(column, kind, window) }}
+{%- endmacro %}
+
+
+{#- The re-decided sessions with any version of a transaction row, quarantined or not: a
+    conversion needs a paid transaction, so only such a session is, was or can become one (a
+    session without any stays out of the conversions even as it changes, and a daily load's
+    sessions are mostly such). The base table holds every version, so this is the same set
+    before and after the models in between rebuild. -#}
+{% macro _redecided_transaction_sessions(window, from_graph=false, staged=[]) -%}
+        select redecided.sessionid
+        from ({{ affected('sessions', window, from_graph, staged) }}) as redecided
+        where redecided.sessionid in (
+            select transactions.sessionid
+            from {{ _model_relation('base_raw_data__session_transaction', from_graph) }} as transactions
+        )
 {%- endmacro %}
 
 

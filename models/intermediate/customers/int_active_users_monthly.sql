@@ -1,5 +1,7 @@
-{#- One row per month with a clean session: how many distinct users had one. Incremental by
-    month: a run recounts the months any version of a re-decided session falls in. -#}
+{#- One row per month with a clean session: how many distinct users had one, counted from
+    int_sessions_monthly_by_user (one row per user and month, a few per user) rather than from
+    every session of the month. Incremental by month: a run recounts the months any version of
+    a re-decided session falls in. -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
@@ -14,23 +16,24 @@
 
 with
 
-sessions as (
+users_monthly as (
 
     select
-        session_month,
+        month,
         user_id
-    from {{ ref('fct_sessions') }}
-    where {{ in_affected('session_month', 'session_months', window) }}
+    from {{ ref('int_sessions_monthly_by_user') }}
+    where {{ in_affected('month', 'session_months', window) }}
 
 ),
 
 final as (
 
     select
-        session_month as month,
-        count(distinct user_id) as active_users
-    from sessions
-    group by session_month
+        month,
+        -- one row per user and month (its grain test): a count of rows is a count of users
+        count(user_id) as active_users
+    from users_monthly
+    group by month
 
 )
 
