@@ -1,7 +1,8 @@
 {#- One row per user and month with at least one clean session: the user's sessions and
-    revenue that month. Incremental by month: a run recounts the months any version of a
-    re-decided session falls in, so cohort_retention_monthly reads one row per active user and
-    month instead of every session. -#}
+    revenue that month, added up over int_sessions_monthly_by_user_channel's channels.
+    Incremental by month: a run recounts the months any version of a re-decided session falls
+    in, so cohort_retention_monthly reads one row per active user and month instead of every
+    session. -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
@@ -18,28 +19,29 @@
 
 with
 
-sessions as (
+users_channels as (
 
     select
-        session_month,
+        month,
         user_id,
-        gross_amount,
-        net_amount
-    from {{ ref('fct_sessions') }}
-    where {{ in_affected('session_month', 'session_months', window) }}
+        sessions,
+        gross_revenue,
+        net_revenue
+    from {{ ref('int_sessions_monthly_by_user_channel') }}
+    where {{ in_affected('month', 'session_months', window) }}
 
 ),
 
 final as (
 
     select
-        session_month as month,
+        month,
         user_id,
-        count(*) as sessions,
-        sum(gross_amount) as gross_revenue,
-        sum(net_amount) as net_revenue
-    from sessions
-    group by session_month, user_id
+        cast(sum(sessions) as bigint) as sessions,
+        cast(sum(gross_revenue) as bigint) as gross_revenue,
+        cast(sum(net_revenue) as bigint) as net_revenue
+    from users_channels
+    group by month, user_id
 
 )
 

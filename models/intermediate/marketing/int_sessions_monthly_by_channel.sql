@@ -1,7 +1,8 @@
 {#- One row per month and channel with at least one clean session: sessions, distinct users,
-    distinct paying users and revenue. Incremental by month: a run recounts the months any
-    version of a re-decided session falls in, so the monthly marts built on it never scan
-    every session again. -#}
+    distinct paying users and revenue, added up over int_sessions_monthly_by_user_channel's
+    users (one row per user, month and channel: a count of rows is a count of distinct users).
+    Incremental by month: a run recounts the months any version of a re-decided session falls
+    in, so the monthly marts built on it never scan every session again. -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
@@ -17,32 +18,33 @@
 
 with
 
-sessions as (
+users_channels as (
 
     select
-        session_month,
+        month,
         channel,
         user_id,
-        is_paid,
-        gross_amount,
-        net_amount
-    from {{ ref('fct_sessions') }}
-    where {{ in_affected('session_month', 'session_months', window) }}
+        sessions,
+        paid_sessions,
+        gross_revenue,
+        net_revenue
+    from {{ ref('int_sessions_monthly_by_user_channel') }}
+    where {{ in_affected('month', 'session_months', window) }}
 
 ),
 
 final as (
 
     select
-        session_month as month,
+        month,
         channel,
-        count(*) as sessions,
-        count(distinct user_id) as unique_users,
-        count(distinct case when is_paid then user_id end) as paid_users,
-        sum(gross_amount) as gross_revenue,
-        sum(net_amount) as net_revenue
-    from sessions
-    group by session_month, channel
+        cast(sum(sessions) as bigint) as sessions,
+        count(user_id) as unique_users,
+        sum(case when paid_sessions > 0 then 1 else 0 end) as paid_users,
+        cast(sum(gross_revenue) as bigint) as gross_revenue,
+        cast(sum(net_revenue) as bigint) as net_revenue
+    from users_channels
+    group by month, channel
 
 )
 
