@@ -17,6 +17,8 @@
     - model_versions: per model, a token that changes when its rows may have (model_versions.sql).
     - test_passes: per data test, the key (SQL, config, input tokens) it last passed with
       (test_passes.sql).
+    - tested_keys: per incremental model rebuilt by a kind found through joins, the keys its
+      last build rebuilt, which the tests scoped to that build read (tested_keys.sql).
     - markov_step_changes: the Markov steps of the journeys int_journey_touches deleted
       (negative) and wrote, per run and month, so the chain's counts change by difference
       (markov_step_changes.sql).
@@ -63,6 +65,8 @@
         ~ 'recorded_at timestamp)') -%}
     {%- do run_query('create table if not exists ' ~ load_state_relation('test_passes') ~ ' (test_name varchar(512), '
         ~ 'version varchar(64), recorded_at timestamp)') -%}
+    {%- do run_query('create table if not exists ' ~ load_state_relation('tested_keys') ~ ' (model_name varchar(512), '
+        ~ 'key_value varchar(64), rebuilt_until timestamp)') -%}
     {%- set previous -%}
         (select max(cutoff) from {{ checkpoints }}
          where recorded_at = (select max(recorded_at) from {{ checkpoints }}))

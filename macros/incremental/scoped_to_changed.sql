@@ -69,7 +69,19 @@
         {{ return('(' ~ column_expr ~ ' in (select changed.' ~ rebuilt_by[0]
             ~ ' from ' ~ model ~ ' as changed where changed.checked_until > ' ~ window.since ~ '))') }}
     {%- endif -%}
-    {%- if rebuilt_by[1] in ('session_months', 'nps_months', 'conversion_days') or rebuilt_by[1].startswith('rebuilt:') -%}
+    {%- set literal_kinds = ('session_months', 'nps_months', 'conversion_days') -%}
+    {%- if tested_keys_logged(model, rebuilt_by[1], row[0]) -%}
+        {#- the keys that build staged and logged (tested_keys.sql), not derived once more -#}
+        {%- if rebuilt_by[1] not in literal_kinds -%}
+            {{ return('(' ~ column_expr ~ ' in (' ~ tested_keys_sql(model, rebuilt_by[1]) ~ '))') }}
+        {%- endif -%}
+        {%- set literals = [] -%}
+        {%- for logged in run_query(tested_keys_sql(model, rebuilt_by[1])).rows -%}
+            {%- do literals.append("cast('" ~ logged[0] ~ "' as date)") -%}
+        {%- endfor -%}
+        {{ return('(' ~ column_expr ~ ' in (' ~ literals | sort | join(', ') ~ '))' if literals else '(1 = 0)') }}
+    {%- endif -%}
+    {%- if rebuilt_by[1] in literal_kinds or rebuilt_by[1].startswith('rebuilt:') -%}
         {#- a few months or days: listed as literals, so the planner knows how few rows they
             keep and filters by them before any join (as a subquery they look like one per
             session) -#}

@@ -163,7 +163,7 @@
     {%- set read_otherwise = [] -%}
     {%- set state_schema = '"' ~ target.database ~ '"."' ~ generate_schema_name('staging', none) ~ '"."' -%}
     {%- for name in ['load_checkpoints', 'model_watermarks', 'rebuilt_keys', 'model_versions',
-                     'markov_step_changes', 'test_passes'] -%}
+                     'markov_step_changes', 'test_passes', 'tested_keys'] -%}
         {%- do read_otherwise.append(state_schema ~ name ~ '"') -%}
     {%- endfor -%}
     {%- if _reads_clock(sql) or _names_unknown_relation(sql) -%}{{ return(none) }}{%- endif -%}
