@@ -301,68 +301,58 @@ def test_a_logging_model_built_from_nothing_still_rebuilds_its_consumers(
 TOUCH_HAS_A_SESSION = "not_null_int_touchpoints_weighted_session_id"
 
 
-def test_a_test_reads_the_keys_its_models_build_logged(
-        dbt_project: DbtProject, sources: Sources, tmp_path: Path) -> None:
+def _failing_rows(project: DbtProject, test: str, *args: str) -> int:
+    """The rows `test` fails with (0 when it passes)."""
+    result = project.dbt("test", "--select", test, *args, check=False)
+    found = re.search(r"Got (\d+) results?, configured to fail", result.stdout)
+    assert found or result.returncode == 0, result.stdout[-3000:]
+    return int(found.group(1)) if found else 0
+
+
+def _check_a_test_reads_the_keys_its_model_logged(project: DbtProject, held: set[str]) -> None:
     """After an incremental build, a test of a model rebuilt by a kind found through joins
     (int_touchpoints_weighted, by conversion) reads the conversions that build logged in
     tested_keys: a defect in one of them is caught, one in a conversion it did not rebuild
     only by `test_scope: full`."""
-    data = sources.clean
-    held = _every_nth_session(data, 30)
-    bulk, append = _hold_back_sessions(data, held)
-    result = _build_bulk_then_append(dbt_project, tmp_path, bulk, append)
-    assert result.returncode == 0, failures(result.stdout)
-
-    def logged() -> set[str]:
-        return {key for (key,) in dbt_project.query(
-            "select key_value from staging.tested_keys"
-            " where model_name like '%%int_touchpoints_weighted%%' and key_value is not null")}
-
-    def defects(*args: str) -> int:
-        result = dbt_project.dbt("test", "--select", TOUCH_HAS_A_SESSION, *args, check=False)
-        found = re.search(r"Got (\d+) results?, configured to fail", result.stdout)
-        assert found or result.returncode == 0, result.stdout[-3000:]
-        return int(found.group(1)) if found else 0
-
-    rebuilt = logged()
-    conversions = {key for (key,) in dbt_project.query(
+    rebuilt = {key for (key,) in project.query(
+        "select key_value from staging.tested_keys"
+        " where model_name like '%%int_touchpoints_weighted%%' and key_value is not null")}
+    conversions = {key for (key,) in project.query(
         "select distinct conversion_session_id from staging.int_touchpoints_weighted")}
     # the build logged the conversions it rebuilt: some, not every one, and no mere session
     assert rebuilt & conversions and conversions - rebuilt
     assert rebuilt <= conversions | held
-    assert defects() == 0
+    assert _failing_rows(project, TOUCH_HAS_A_SESSION) == 0
     # ... which the test's scope reads, instead of deriving the conversions once more
-    compiled = next((dbt_project.workdir / "target" / "run").rglob(f"{TOUCH_HAS_A_SESSION}.sql"))
+    compiled = next((project.workdir / "target" / "compiled").rglob(f"{TOUCH_HAS_A_SESSION}.sql"))
     assert "tested_keys" in compiled.read_text(encoding="utf-8")
     new, old = sorted(rebuilt & conversions)[0], sorted(conversions - rebuilt)[0]
     for conversion in (new, old):
-        dbt_project.query("update staging.int_touchpoints_weighted set session_id = null"
-                          " where conversion_session_id = %s and touch_position = 1", (conversion,))
-    assert defects() == 1
-    assert defects("--vars", "{test_scope: full}") == 2
+        project.query("update staging.int_touchpoints_weighted set session_id = null"
+                      " where conversion_session_id = %s and touch_position = 1", (conversion,))
+    assert _failing_rows(project, TOUCH_HAS_A_SESSION) == 1
+    assert _failing_rows(project, TOUCH_HAS_A_SESSION, "--vars", "{test_scope: full}") == 2
 
 
 SESSION_TIMESTAMP_HAS_A_SESSION = ("relationships_stg_raw_data__session_timestamp_session_id__"
                                    "session_id__ref_stg_raw_data__user_session_channel_")
 
 
-def test_a_relationships_test_reads_the_keys_either_side_rebuilt(
+def test_scoped_tests_read_the_keys_the_last_build_rebuilt(
         dbt_project: DbtProject, sources: Sources, tmp_path: Path) -> None:
     """After an incremental build, a relationships test checks the child rows of the keys the
     child's or the parent's build rebuilt (a parent row of such a key gone is caught), not
-    the rest; `test_scope: full` checks every row."""
+    the rest; `test_scope: full` checks every row. And a test of a model rebuilt by keys
+    found through joins reads those its build logged (the check above)."""
     data = sources.clean
     held = _every_nth_session(data, 30)
     bulk, append = _hold_back_sessions(data, held)
     result = _build_bulk_then_append(dbt_project, tmp_path, bulk, append)
     assert result.returncode == 0, failures(result.stdout)
+    _check_a_test_reads_the_keys_its_model_logged(dbt_project, held)
 
     def orphans(*args: str) -> int:
-        result = dbt_project.dbt("test", "--select", SESSION_TIMESTAMP_HAS_A_SESSION, *args,
-                                 check=False)
-        found = re.search(r"Got (\d+) results?, configured to fail", result.stdout)
-        assert found or result.returncode == 0, result.stdout[-3000:]
-        return int(found.group(1)) if found else 0
+        return _failing_rows(dbt_project, SESSION_TIMESTAMP_HAS_A_SESSION, *args)
 
     timed = {session for (session,) in dbt_project.query(
         "select session_id from staging.stg_raw_data__session_timestamp")}
