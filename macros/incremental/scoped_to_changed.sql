@@ -69,28 +69,23 @@
         {{ return('(' ~ column_expr ~ ' in (select changed.' ~ rebuilt_by[0]
             ~ ' from ' ~ model ~ ' as changed where changed.checked_until > ' ~ window.since ~ '))') }}
     {%- endif -%}
+    {#- the keys that build staged, where it logged them (tested_keys.sql), not derived once more -#}
+    {%- set logged = tested_keys_logged(model, rebuilt_by[1], row[0]) -%}
     {%- set literal_kinds = ('session_months', 'nps_months', 'conversion_days') -%}
-    {%- if tested_keys_logged(model, rebuilt_by[1], row[0]) -%}
-        {#- the keys that build staged and logged (tested_keys.sql), not derived once more -#}
-        {%- if rebuilt_by[1] not in literal_kinds -%}
-            {{ return('(' ~ column_expr ~ ' in (' ~ tested_keys_sql(model, rebuilt_by[1]) ~ '))') }}
-        {%- endif -%}
-        {%- set literals = [] -%}
-        {%- for logged in run_query(tested_keys_sql(model, rebuilt_by[1])).rows -%}
-            {%- do literals.append("cast('" ~ logged[0] ~ "' as date)") -%}
-        {%- endfor -%}
-        {{ return('(' ~ column_expr ~ ' in (' ~ literals | sort | join(', ') ~ '))' if literals else '(1 = 0)') }}
+    {%- if logged and rebuilt_by[1] not in literal_kinds -%}
+        {{ return('(' ~ column_expr ~ ' in (' ~ tested_keys_sql(model, rebuilt_by[1]) ~ '))') }}
     {%- endif -%}
     {%- if rebuilt_by[1] in literal_kinds or rebuilt_by[1].startswith('rebuilt:') -%}
         {#- a few months or days: listed as literals, so the planner knows how few rows they
             keep and filters by them before any join (as a subquery they look like one per
             session) -#}
+        {%- set keys_sql = tested_keys_sql(model, rebuilt_by[1]) if logged else affected(rebuilt_by[1], window, from_graph=true) -%}
         {%- set literals = [] -%}
-        {%- for row in run_query(affected(rebuilt_by[1], window, from_graph=true)).rows if row[0] is not none -%}
+        {%- for row in run_query(keys_sql).rows if row[0] is not none -%}
             {%- do literals.append("cast('" ~ row[0] ~ "' as date)") -%}
         {%- endfor -%}
-        {%- if literals -%}
-            {{ return('(' ~ column_expr ~ ' in (' ~ literals | sort | join(', ') ~ '))') }}
+        {%- if literals or logged -%}
+            {{ return('(' ~ column_expr ~ ' in (' ~ literals | sort | join(', ') ~ '))' if literals else '(1 = 0)') }}
         {%- endif -%}
     {%- endif -%}
     {{ return('(' ~ affected_filter(column_expr, rebuilt_by[1], window, from_graph=true) ~ ')') }}
