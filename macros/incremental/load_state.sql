@@ -24,6 +24,23 @@
       (markov_step_changes.sql).
 -#}
 
+{#- The state tables (described above) and their columns. -#}
+{% macro load_state_tables() -%}
+    {{ return({
+        'load_checkpoints': 'invocation_id varchar(64), cutoff timestamp, raw_table varchar(64), raw_rows bigint, '
+            ~ 'history_rewritten boolean, recorded_at timestamp',
+        'model_watermarks': 'model_name varchar(512), loaded_until timestamp, previous_loaded_until timestamp, '
+            ~ 'was_full_rebuild boolean, settings_fingerprint varchar(64), recorded_at timestamp',
+        'rebuilt_keys': 'model_name varchar(512), key_value varchar(64), rebuilt_until timestamp, recorded_at timestamp',
+        'model_versions': 'model_name varchar(512), version varchar(64), recorded_at timestamp',
+        'markov_step_changes': 'model_name varchar(512), month date, from_name varchar(32), to_name varchar(32), '
+            ~ 'steps bigint, rebuilt_until timestamp, recorded_at timestamp',
+        'test_passes': 'test_name varchar(512), version varchar(64), recorded_at timestamp',
+        'tested_keys': 'model_name varchar(512), key_value varchar(64), rebuilt_until timestamp',
+    }) }}
+{%- endmacro %}
+
+
 {% macro load_state_relation(name) -%}
     {{ return(api.Relation.create(
         database=target.database, schema=generate_schema_name('staging', none), identifier=name)) }}
@@ -31,16 +48,14 @@
 
 
 {#- Whether the load-state tables exist (not before the first run's on-run-start hook; a
-    `dbt compile` runs no hooks). Not load_relation: dbt's relation cache predates the hook
-    that creates them. -#}
+    `dbt compile` runs no hooks). Asked by every incremental model and scoped test, so it asks
+    dbt's relation cache, which the hook tells of the tables it creates (the cache is filled
+    before hooks run); where the schema is not cached (`dbt compile` of a few nodes with
+    cache_selected_only, a run-operation), dbt lists the schema's relations. -#}
 {% macro load_state_exists() -%}
     {%- set relation = load_state_relation('model_watermarks') -%}
-    {%- set rows = run_query("select count(*) from information_schema.tables where table_schema = '"
-        ~ relation.schema ~ "' and table_name = '" ~ relation.identifier ~ "'").rows -%}
-    {#- A count always returns one row; none comes back only from `warehouse redshift-check`'s
-        recording driver, which answers no queries: go on, so its builds render their real
-        incremental SQL. -#}
-    {{ return(rows | length == 0 or rows[0][0] > 0) }}
+    {{ return(adapter.get_relation(database=relation.database, schema=relation.schema,
+                                   identifier=relation.identifier) is not none) }}
 {%- endmacro %}
 
 
@@ -48,25 +63,12 @@
 {% macro record_load_checkpoint() -%}
     {%- if not execute -%}{{ return('') }}{%- endif -%}
     {%- set checkpoints = load_state_relation('load_checkpoints') -%}
-    {%- set watermarks = load_state_relation('model_watermarks') -%}
     {%- do run_query('create schema if not exists ' ~ adapter.quote(checkpoints.schema)) -%}
-    {%- do run_query('create table if not exists ' ~ checkpoints ~ ' (invocation_id varchar(64), '
-        ~ 'cutoff timestamp, raw_table varchar(64), raw_rows bigint, history_rewritten boolean, '
-        ~ 'recorded_at timestamp)') -%}
-    {%- do run_query('create table if not exists ' ~ watermarks ~ ' (model_name varchar(512), '
-        ~ 'loaded_until timestamp, previous_loaded_until timestamp, was_full_rebuild boolean, '
-        ~ 'settings_fingerprint varchar(64), recorded_at timestamp)') -%}
-    {%- do run_query('create table if not exists ' ~ load_state_relation('rebuilt_keys') ~ ' (model_name varchar(512), '
-        ~ 'key_value varchar(64), rebuilt_until timestamp, recorded_at timestamp)') -%}
-    {%- do run_query('create table if not exists ' ~ load_state_relation('model_versions') ~ ' (model_name varchar(512), '
-        ~ 'version varchar(64), recorded_at timestamp)') -%}
-    {%- do run_query('create table if not exists ' ~ load_state_relation('markov_step_changes') ~ ' (model_name varchar(512), '
-        ~ 'month date, from_name varchar(32), to_name varchar(32), steps bigint, rebuilt_until timestamp, '
-        ~ 'recorded_at timestamp)') -%}
-    {%- do run_query('create table if not exists ' ~ load_state_relation('test_passes') ~ ' (test_name varchar(512), '
-        ~ 'version varchar(64), recorded_at timestamp)') -%}
-    {%- do run_query('create table if not exists ' ~ load_state_relation('tested_keys') ~ ' (model_name varchar(512), '
-        ~ 'key_value varchar(64), rebuilt_until timestamp)') -%}
+    {%- for name, columns in load_state_tables().items() -%}
+        {%- do run_query('create table if not exists ' ~ load_state_relation(name) ~ ' (' ~ columns ~ ')') -%}
+        {#- dbt filled its relation cache before this hook: tell it of the table (load_state_exists) -#}
+        {%- do adapter.cache_added(load_state_relation(name).incorporate(type='table')) -%}
+    {%- endfor -%}
     {%- set previous -%}
         (select max(cutoff) from {{ checkpoints }}
          where recorded_at = (select max(recorded_at) from {{ checkpoints }}))

@@ -35,9 +35,10 @@
     {%- set state = test_pass_state() -%}
     {%- if state.reusable -%}
         {{ log('Reusing the pass of ' ~ model.unique_id ~ ': its SQL and inputs are those it passed with', info=false) }}
-        {%- call statement('main', fetch_result=true) -%}
-            select 0 as failures, false as should_warn, false as should_error
-        {%- endcall -%}
+        {#- the pass as dbt reads a test's result (failures 0, no warning, no error), from the
+            state query's own columns: no query more -#}
+        {%- do store_result('main', response=state.response,
+            agate_table=state.table.select(['failures', 'should_warn', 'should_error']).limit(1)) -%}
         {{ return({'relations': []}) }}
     {%- endif -%}
     {%- set result = dbt.materialization_test_default() -%}
@@ -52,10 +53,9 @@
     {%- set state = unit_test_pass_state() -%}
     {%- if state.reusable -%}
         {{ log('Reusing the pass of ' ~ model.unique_id ~ ': its SQL and expected rows are those it passed with', info=false) }}
-        {#- no row, actual or expected: nothing differs -#}
-        {%- call statement('main', fetch_result=true) -%}
-            select cast('reused' as varchar(8)) as actual_or_expected where 1 = 0
-        {%- endcall -%}
+        {#- no row, actual or expected: nothing differs (the state query's column, no query more) -#}
+        {%- do store_result('main', response=state.response,
+            agate_table=state.table.select(['actual_or_expected']).limit(0)) -%}
         {{ return({'relations': []}) }}
     {%- endif -%}
     {%- set result = dbt.materialization_unit_default() -%}
@@ -76,9 +76,15 @@
         {{ return(none_state) }}
     {%- endif -%}
     {%- set version = local_md5([model.unique_id, dbt_version, sql, tojson(model.config, sort_keys=true)] | join('|')) -%}
-    {%- set stored = run_query("select max(version) from " ~ load_state_relation('test_passes')
-        ~ " where test_name = " ~ _sql_string(model.unique_id)).columns[0].values() -%}
-    {{ return({'version': version, 'reusable': _passes_may_be_reused() and stored and stored[0] == version}) }}
+    {%- call statement('unit_test_pass_state', fetch_result=true, auto_begin=false) -%}
+        select max(version) as version, cast('reused' as varchar(8)) as actual_or_expected
+        from {{ load_state_relation('test_passes') }}
+        where test_name = {{ _sql_string(model.unique_id) }}
+    {%- endcall -%}
+    {%- set found = load_result('unit_test_pass_state') -%}
+    {%- set stored = found.table.columns[0].values() -%}
+    {{ return({'version': version, 'reusable': _passes_may_be_reused() and stored and stored[0] == version,
+               'table': found.table, 'response': found.response}) }}
 {%- endmacro %}
 
 
@@ -131,7 +137,13 @@
     {%- do queries.append("select 'pass' as kind, test_name as name, max(version) as version from "
         ~ load_state_relation('test_passes') ~ " where test_name = " ~ _sql_string(model.unique_id) ~ " group by test_name") -%}
     {%- set found = {'model': {}, 'raw': {}, 'written': {}, 'pass': {}} -%}
-    {%- for row in run_query(queries | join(' union all ')).rows -%}
+    {#- the constant columns are a pass's result, which a reused pass stores as the test's -#}
+    {%- call statement('test_pass_state', fetch_result=true, auto_begin=false) -%}
+        select kind, name, version, 0 as failures, false as should_warn, false as should_error
+        from ({{ queries | join(' union all ') }}) as test_inputs
+    {%- endcall -%}
+    {%- set loaded = load_result('test_pass_state') -%}
+    {%- for row in loaded.table.rows -%}
         {%- do found[row[0]].update({row[1]: row[2]}) -%}
     {%- endfor -%}
     {%- set parts = inputs.parts -%}
@@ -145,7 +157,8 @@
         tokens of the models it reads change with it -#}
     {%- set own = [dbt_version, _without_test_scopes(sql), tojson(model.config, sort_keys=true)] -%}
     {%- set version = local_md5((own + parts | sort) | join('|')) -%}
-    {{ return({'version': version, 'reusable': _passes_may_be_reused() and found['pass'].get(model.unique_id) == version}) }}
+    {{ return({'version': version, 'reusable': _passes_may_be_reused() and found['pass'].get(model.unique_id) == version,
+               'table': loaded.table, 'response': loaded.response}) }}
 {%- endmacro %}
 
 
@@ -162,8 +175,7 @@
     {%- set parts = [] -%}
     {%- set read_otherwise = [] -%}
     {%- set state_schema = '"' ~ target.database ~ '"."' ~ generate_schema_name('staging', none) ~ '"."' -%}
-    {%- for name in ['load_checkpoints', 'model_watermarks', 'rebuilt_keys', 'model_versions',
-                     'markov_step_changes', 'test_passes', 'tested_keys'] -%}
+    {%- for name in load_state_tables() -%}
         {%- do read_otherwise.append(state_schema ~ name ~ '"') -%}
     {%- endfor -%}
     {%- if _reads_clock(sql) or _names_unknown_relation(sql) -%}{{ return(none) }}{%- endif -%}
