@@ -16,6 +16,9 @@
 -#}
 {% materialization incremental, default -%}
     {%- set existing_relation = load_cached_relation(this) -%}
+    {%- if existing_relation is not none and not existing_relation.is_view and not should_full_refresh() -%}
+        {%- do ensure_not_null_constraints(existing_relation) -%}
+    {%- endif -%}
     {%- if existing_relation is none or existing_relation.is_view or should_full_refresh()
             or not model.config.meta.get('no_op_when_nothing_new', true)
             or not load_window().empty -%}

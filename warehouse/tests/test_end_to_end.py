@@ -10,6 +10,8 @@ import json
 import os
 from pathlib import Path
 
+import psycopg2
+import psycopg2.errors
 import pytest
 
 from warehouse.generator import generate
@@ -95,6 +97,39 @@ def test_the_dbt_unit_tests_pass(
     they run here, once, outside the slow benchmark."""
     result = dbt_project.dbt("test", "--select", "test_type:unit")
     assert "PASS=0 " not in result.stdout and "ERROR=0" in result.stdout
+
+
+def test_marts_not_null_columns_are_enforced_constraints(
+    dbt_project: DbtProject, clean_build: dict[str, tuple[int, str]]
+) -> None:
+    """A mart column that must not be null is NOT NULL in the table (a contract constraint,
+    not a test node): a null never lands, and an incremental mart built before the
+    constraint gets it on its next build (macros/incremental/not_null_constraints.sql)."""
+    manifest = json.loads((dbt_project.workdir / "target" / "manifest.json").read_text())
+    declared = {
+        (node["schema"], node["alias"], name)
+        for node in manifest["nodes"].values() if node["resource_type"] == "model"
+        for name, column in node["columns"].items()
+        if any(constraint["type"] == "not_null" for constraint in column["constraints"])
+    }
+    assert ("analytics", "fct_sessions", "user_id") in declared and len(declared) > 40
+    enforced = set(dbt_project.query(
+        "select namespaces.nspname, tables.relname, columns.attname from pg_attribute as columns "
+        "inner join pg_class as tables on tables.oid = columns.attrelid "
+        "inner join pg_namespace as namespaces on namespaces.oid = tables.relnamespace "
+        "where columns.attnotnull and columns.attnum > 0 and namespaces.nspname = 'analytics'"))
+    assert declared <= enforced, sorted(declared - enforced)
+
+    with pytest.raises(psycopg2.errors.NotNullViolation, match="user_id"):
+        dbt_project.query("insert into analytics.fct_sessions (session_id, user_id, channel, "
+                          "session_at) values ('x', null, 'Google', '2019-05-01')")
+
+    # built before the constraint (as a deployed warehouse's table is): the next build adds it
+    dbt_project.query("alter table analytics.fct_sessions alter column user_id drop not null")
+    dbt_project.dbt("build", "--select", "fct_sessions", "--exclude", "test_type:unit")
+    assert dbt_project.query(
+        "select attnotnull from pg_attribute where attrelid = 'analytics.fct_sessions'::regclass "
+        "and attname = 'user_id'") == [(True,)]
 
 
 def _assert_dirty_build_matches(
