@@ -100,80 +100,64 @@ sessions as (
 
 ),
 
-sessions_ranked as (
+sessions_ordered as (
 
+    -- one sort (user, time, session_id) serves every window: a user's first session is
+    -- number 1, the last is number session_count, the first paid one is the paid session
+    -- with a running paid count of 1 (three orders would sort every session three times)
     select
         user_id,
         session_id,
         channel,
+        session_at,
+        is_paid,
         row_number() over (
             partition by user_id order by session_at asc, session_id asc
-        ) as first_rank,
-        row_number() over (
-            partition by user_id order by session_at desc, session_id desc
-        ) as last_rank,
-        case
-            when is_paid
-                then row_number() over (
-                    partition by user_id, is_paid order by session_at asc, session_id asc
-                )
-        end as paid_rank
+        ) as session_number,
+        sum(case when is_paid then 1 else 0 end) over (
+            partition by user_id order by session_at asc, session_id asc
+            rows between unbounded preceding and current row
+        ) as paid_sessions_so_far,
+        count(*) over (partition by user_id) as session_count,
+        sum(case when is_paid then 1 else 0 end) over (partition by user_id) as paid_session_count,
+        sum(gross_amount) over (partition by user_id) as gross_revenue,
+        sum(net_amount) over (partition by user_id) as net_revenue
     from sessions
 
 ),
 
-first_and_last_channel as (
+sessions_flagged as (
 
     select
-        user_id,
-        max(case when first_rank = 1 then session_id end) as first_session_id,
-        max(case when first_rank = 1 then channel end) as first_channel,
-        max(case when last_rank = 1 then session_id end) as last_session_id,
-        max(case when last_rank = 1 then channel end) as last_channel,
-        max(case when paid_rank = 1 then session_id end) as first_paid_session_id,
-        max(case when paid_rank = 1 then channel end) as first_paid_channel
-    from sessions_ranked
-    where first_rank = 1 or last_rank = 1 or paid_rank = 1
-    group by user_id
-
-),
-
-totals as (
-
-    select
-        user_id,
-        min(session_at) as first_session_at,
-        max(session_at) as last_session_at,
-        count(*) as session_count,
-        sum(case when is_paid then 1 else 0 end) as paid_session_count,
-        sum(gross_amount) as gross_revenue,
-        sum(net_amount) as net_revenue,
-        min(case when is_paid then session_at end) as first_paid_at
-    from sessions
-    group by user_id
+        *,
+        session_number = 1 as is_first,
+        session_number = session_count as is_last,
+        coalesce(is_paid and paid_sessions_so_far = 1, false) as is_first_paid
+    from sessions_ordered
 
 ),
 
 aggregated as (
 
+    -- the totals are the same on every row of a user; the rest comes from one row each
     select
-        totals.user_id,
-        totals.first_session_at,
-        totals.last_session_at,
-        first_and_last_channel.first_channel,
-        first_and_last_channel.last_channel,
-        totals.session_count,
-        totals.paid_session_count,
-        totals.gross_revenue,
-        totals.net_revenue,
-        totals.first_paid_at,
-        first_and_last_channel.first_paid_channel,
-        first_and_last_channel.first_session_id,
-        first_and_last_channel.last_session_id,
-        first_and_last_channel.first_paid_session_id
-    from totals
-    inner join first_and_last_channel
-        on totals.user_id = first_and_last_channel.user_id
+        user_id,
+        max(case when is_first then session_at end) as first_session_at,
+        max(case when is_last then session_at end) as last_session_at,
+        max(case when is_first then channel end) as first_channel,
+        max(case when is_last then channel end) as last_channel,
+        max(session_count) as session_count,
+        max(paid_session_count) as paid_session_count,
+        max(gross_revenue) as gross_revenue,
+        max(net_revenue) as net_revenue,
+        max(case when is_first_paid then session_at end) as first_paid_at,
+        max(case when is_first_paid then channel end) as first_paid_channel,
+        max(case when is_first then session_id end) as first_session_id,
+        max(case when is_last then session_id end) as last_session_id,
+        max(case when is_first_paid then session_id end) as first_paid_session_id
+    from sessions_flagged
+    where is_first or is_last or is_first_paid
+    group by user_id
 
 ),
 

@@ -78,33 +78,36 @@ touches_in_lookback as (
 
 ),
 
-touches_ordered as (
+touches_decayed as (
 
     select
         *,
-        row_number() over (
-            partition by conversion_session_id
-            order by session_at, session_id
-        ) as touch_position,
-        count(*) over (partition by conversion_session_id) as touch_count,
-        min(days_before_conversion) over (partition by conversion_session_id)
-            as days_before_latest_touch
+        power(2.0, -1.0 * days_before_conversion / {{ half_life_days }}) as decay
     from touches_in_lookback
 
 ),
 
-touches_decayed as (
+touches_ordered as (
 
-    -- Decay measured from the conversion's latest touch rather than the conversion: the
-    -- factor 2^(latest/half-life) cancels when normalising, and the latest touch weighs 1,
-    -- so the sum is never 0 even when a tiny half-life underflows the older touches.
+    -- One order (time, then session_id) serves every window, so the touches are sorted once.
+    -- A conversion is its own latest touch (0 days before itself, decay 1), so the decay
+    -- total is never 0, even when a tiny half-life underflows the older touches; the order
+    -- fixes the order of summation, so a conversion rebuilt on its own gets the very same
+    -- double as in a full build.
     select
         *,
-        power(
-            2.0,
-            -1.0 * (days_before_conversion - days_before_latest_touch) / {{ half_life_days }}
-        ) as decay
-    from touches_ordered
+        row_number() over (
+            partition by conversion_session_id order by session_at, session_id
+        ) as touch_position,
+        count(*) over (
+            partition by conversion_session_id order by session_at, session_id
+            rows between unbounded preceding and unbounded following
+        ) as touch_count,
+        sum(decay) over (
+            partition by conversion_session_id order by session_at, session_id
+            rows between unbounded preceding and unbounded following
+        ) as decay_total
+    from touches_decayed
 
 ),
 
@@ -135,16 +138,8 @@ final as (
                 else 0.2 / (touch_count - 2)
             end as double precision
         ) as position_based_weight,
-        cast(
-            decay / sum(decay) over (
-                -- a fixed order of summation, so a conversion rebuilt on its own gets the
-                -- very same double as in a full build
-                partition by conversion_session_id order by touch_position
-                rows between unbounded preceding and unbounded following
-            ) as double precision
-        )
-            as time_decay_weight
-    from touches_decayed
+        cast(decay / decay_total as double precision) as time_decay_weight
+    from touches_ordered
 
 )
 
