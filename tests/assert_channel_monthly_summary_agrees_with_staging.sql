@@ -22,7 +22,7 @@ session_times as (
         session_id,
         {{ session_month }} as month
     from {{ ref('stg_raw_data__session_timestamp') }}
-    where {{ rebuilt_keys_filter(ref('int_sessions_monthly_by_channel'), session_month) }}
+    where {{ rebuilt_keys_filter(ref('int_sessions_monthly_by_channel'), session_month, timestamp_expr='session_at') }}
 
 ),
 
