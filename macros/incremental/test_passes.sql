@@ -342,10 +342,11 @@
 
 {% macro postgres__publish_write_counts() -%}
     {%- if not execute or model.config.materialized in ('view', 'ephemeral') -%}{{ return('') }}{%- endif -%}
-    {%- set allowed = run_query("select coalesce(has_function_privilege("
-        ~ "to_regprocedure('pg_catalog.pg_stat_force_next_flush()'), 'execute'), false)") -%}
-    {%- if allowed.rows | length == 0 or not allowed.rows[0][0] -%}{{ return('') }}{%- endif -%}
-    {{ return('select pg_stat_force_next_flush()') }}
+    {#- one statement: the privilege is checked where the function is called (plpgsql plans the
+        call only when it runs, so a server without the function is no error) -#}
+    {{ return("do $publish$ begin if coalesce(has_function_privilege(to_regprocedure("
+        ~ "'pg_catalog.pg_stat_force_next_flush()'), 'execute'), false) then "
+        ~ "perform pg_stat_force_next_flush(); end if; end $publish$") }}
 {%- endmacro %}
 
 
@@ -377,8 +378,9 @@
 {% macro store_test_pass(version) -%}
     {%- set passes = load_state_relation('test_passes') -%}
     {%- if model.unique_id | length > 512 -%}{{ return('') }}{%- endif -%}
-    {%- do run_query('delete from ' ~ passes ~ ' where test_name = ' ~ _sql_string(model.unique_id)) -%}
-    {%- do run_query('insert into ' ~ passes ~ ' (test_name, version, recorded_at) values ('
+    {#- one round trip: the two statements are sent together -#}
+    {%- do run_query('delete from ' ~ passes ~ ' where test_name = ' ~ _sql_string(model.unique_id) ~ '; '
+        ~ 'insert into ' ~ passes ~ ' (test_name, version, recorded_at) values ('
         ~ _sql_string(model.unique_id) ~ ', ' ~ _sql_string(version) ~ ', ' ~ dbt.current_timestamp() ~ ')') -%}
     {%- do adapter.commit() -%}
 {%- endmacro %}
