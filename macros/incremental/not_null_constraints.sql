@@ -26,11 +26,9 @@
 {% macro postgres__ensure_not_null_constraints(relation) -%}
     {%- set declared = not_null_columns() -%}
     {%- if not execute or relation is none or not declared -%}{{ return('') }}{%- endif -%}
-    {%- set quoted = [] -%}
-    {%- for name in declared -%}{%- do quoted.append("'" ~ name ~ "'") -%}{%- endfor -%}
     {%- set missing = run_query("select attname from pg_attribute where attrelid = to_regclass('"
         ~ relation.render() | replace("'", "''") ~ "') and attnum > 0 and not attisdropped and not attnotnull"
-        ~ " and attname in (" ~ quoted | join(', ') ~ ") order by attnum").columns[0].values() -%}
+        ~ " and attname in (" ~ _quoted(declared) ~ ") order by attnum").columns[0].values() -%}
     {%- for name in missing -%}
         {%- do run_query('alter table ' ~ relation ~ ' alter column ' ~ adapter.quote(name) ~ ' set not null') -%}
     {%- endfor -%}
