@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DBT := $(BIN)/dbt
 
-.PHONY: build test install up down docs docs-static lock clean bench lint conventions redshift-check semantic-check slim-ci ci dashboards dashboards-serve lint-workflows
+.PHONY: build test data-tests-full install up down docs docs-static lock clean bench lint conventions redshift-check semantic-check slim-ci ci dashboards dashboards-serve lint-workflows
 
 build: install
 	$(BIN)/warehouse up
@@ -23,6 +23,11 @@ build: install
 TEST_WORKERS ?= 2
 test: install
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=25
+
+# Every data test over every row: the tests named *_in_new_rows read the whole relation too.
+# CI runs it after the build; schedule it in production (README: What a test means).
+data-tests-full: install
+	$(DBT) test --vars '{test_scope: full}'
 
 install: $(VENV)/.installed
 

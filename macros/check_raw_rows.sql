@@ -25,7 +25,7 @@
     distributes on the partition (the join key) and sorts on when rows were decided. -#}
 {{ config(
     meta={'rebuilt_by': [key_columns[0], 'checked']},
-    indexes=[{'columns': [key_columns[0]]}, {'columns': ['checked_until']}] if target.type == 'postgres' else [],
+    indexes=[{'columns': [key_columns[0]]}, {'columns': ['checked_until']}, {'columns': ['_written_by_run']}] if target.type == 'postgres' else [],
     dist=key_columns[0],
     sort=['checked_until'],
 ) }}
@@ -109,7 +109,9 @@ final as (
         first_loaded_at,
         cast(quarantine_reason as varchar(32)) as quarantine_reason,
         -- the load time this row was last decided up to: later models find what changed by it
-        cast({{ window.until }} as timestamp) as checked_until
+        cast({{ window.until }} as timestamp) as checked_until,
+        -- the run that wrote this row: the tests named *_in_new_rows read the rows since their last pass
+        {{ this_run_id() }} as _written_by_run
     from checked
 
 )

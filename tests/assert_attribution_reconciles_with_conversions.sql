@@ -1,6 +1,5 @@
 {#- For every attribution model and month, attributed revenue equals the net revenue of that
-    month's conversions and attributed conversions equal their count: for the months the
-    mart's last build recomputed (every month with `--vars '{test_scope: full}'`). -#}
+    month's conversions and attributed conversions equal their count, every month. -#}
 with
 
 conversions as (
@@ -10,9 +9,7 @@ conversions as (
         count(*) as conversions,
         sum(net_amount) as net_revenue
     from {{ ref('fct_sessions') }}
-    where
-        is_conversion
-        and {{ rebuilt_keys_filter(ref('channel_attribution_monthly'), 'session_month') }}
+    where is_conversion
     group by session_month
 
 ),
@@ -25,7 +22,6 @@ attributed as (
         sum(attributed_conversions) as attributed_conversions,
         sum(attributed_revenue) as attributed_revenue
     from {{ ref('channel_attribution_monthly') }}
-    where {{ rebuilt_keys_filter(ref('channel_attribution_monthly'), 'month') }}
     group by month, attribution_model
 
 ),

@@ -1,7 +1,6 @@
 {#- channel_monthly_summary against the clean sessions of the staging layer, not against
     fct_sessions or the intermediate aggregate it is built from: per month and channel, users,
-    paying users, conversion rate, gross and net revenue, compared null-safely, for the months
-    its last build recounted (every month with `--vars '{test_scope: full}'`). -#}
+    paying users, conversion rate, gross and net revenue, compared null-safely, every month. -#}
 {%- set session_month = 'cast(' ~ dbt.date_trunc('month', 'session_at') ~ ' as date)' %}
 with
 
@@ -17,12 +16,10 @@ sessions as (
 
 session_times as (
 
-    -- the months in scope, before any join: then only their sessions are joined
     select
         session_id,
         {{ session_month }} as month
     from {{ ref('stg_raw_data__session_timestamp') }}
-    where {{ rebuilt_keys_filter(ref('int_sessions_monthly_by_channel'), session_month, timestamp_expr='session_at') }}
 
 ),
 
@@ -77,7 +74,6 @@ summary as (
         gross_revenue,
         net_revenue
     from {{ ref('channel_monthly_summary') }}
-    where {{ rebuilt_keys_filter(ref('int_sessions_monthly_by_channel'), 'month') }}
 
 ),
 

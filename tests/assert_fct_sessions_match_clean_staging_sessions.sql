@@ -1,8 +1,7 @@
 {#- Reconciliation by key, not by count: fct_sessions holds exactly the clean sessions of
     staging (a channel row and a timestamp row that both passed their checks). Anti-joins both
     ways, so a session on one side only is reported whatever its counts or revenue, a NULL
-    session id included. After an incremental build it compares the sessions that build
-    rebuilt (test_scope full: every session). -#}
+    session id included. -#}
 with
 
 clean_sessions as (
@@ -11,7 +10,6 @@ clean_sessions as (
     from {{ ref('stg_raw_data__user_session_channel') }} as channels
     inner join {{ ref('stg_raw_data__session_timestamp') }} as timestamps
         on channels.session_id = timestamps.session_id
-    where {{ rebuilt_keys_filter(ref('fct_sessions'), 'channels.session_id') }}
 
 ),
 
@@ -19,7 +17,6 @@ fct_sessions as (
 
     select session_id
     from {{ ref('fct_sessions') }}
-    where {{ rebuilt_keys_filter(ref('fct_sessions'), 'session_id') }}
 
 ),
 

@@ -1,9 +1,5 @@
 {#- fct_journeys has one converting journey per conversion, with its net revenue, and one
-    non-converting journey per user with a session after their last conversion. After an
-    incremental build it compares the users whose open journey that build rebuilt (every user
-    whose journeys can have changed; test_scope full: every user). -#}
-{%- set open_journey_id = dbt.concat(["'open:'", "cast(user_id as varchar(16))"]) %}
-{%- set user_rebuilt = rebuilt_keys_filter(ref('fct_journeys'), open_journey_id) %}
+    non-converting journey per user with a session after their last conversion. -#}
 with
 
 sessions as (
@@ -15,7 +11,6 @@ sessions as (
         is_conversion,
         net_amount
     from {{ ref('fct_sessions') }}
-    where {{ user_rebuilt }}
 
 ),
 
@@ -27,7 +22,6 @@ journeys as (
         converted,
         net_revenue
     from {{ ref('fct_journeys') }}
-    where {{ user_rebuilt }}
 
 ),
 

@@ -1,15 +1,10 @@
 {#- int_markov_transitions_monthly keeps its counts by difference (its old counts plus the step
     changes int_journey_touches logged): they must equal a recount of the journeys' touches,
-    step for step, and none may be 0 or below. A recount is what the difference saves (the
-    Markov model's whole cost), so a build checks that every count of the months it replaced
-    is positive (after a full rebuild, which recounted, every count), and
-    `--vars '{test_scope: full}'` (make test's full-scope run) recounts every month and
-    compares. -#}
+    step for step, every month, and none may be 0 or below. -#}
 {%- set transitions = ref('int_markov_transitions_monthly') -%}
 
 with
 
-{% if var('test_scope', 'changed') == 'full' -%}
 kept as (
 
     select
@@ -48,21 +43,6 @@ final as (
         or kept.transitions < 1
 
 )
-{%- else -%}
-final as (
 
-    select
-        month,
-        from_name,
-        to_name,
-        transitions as kept_transitions,
-        cast(null as bigint) as recounted_transitions
-    from {{ transitions }}
-    where
-        {{ rebuilt_keys_filter(transitions, 'month') }}
-        and transitions < 1
-
-)
-{%- endif %}
 
 select * from final

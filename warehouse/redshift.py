@@ -86,6 +86,8 @@ _WINDOW_AGGREGATE = re.compile(
 _FRAME = re.compile(r"\b(rows|range)\s+(between|unbounded|current)\b", re.I)
 _COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
 _LITERALS = re.compile(r"'(?:[^']|'')*'|\$(\w*)\$.*?\$\1\$", re.S)
+# literals and comments in one left-to-right pass: `--` inside a literal is not a comment
+_LITERALS_OR_COMMENTS = re.compile(rf"{_LITERALS.pattern}|{_COMMENTS.pattern}", re.S)
 
 WINDOW_WITHOUT_FRAME = "a window aggregate with ORDER BY and no explicit frame"
 
@@ -94,7 +96,7 @@ def blank(sql: str) -> str:
     """sql with comments and string literals blanked (line breaks kept)."""
     def keep_lines(match: re.Match[str]) -> str:
         return "''" if match.group(0).startswith(("'", "$")) else "\n" * match.group(0).count("\n")
-    return _LITERALS.sub(keep_lines, _COMMENTS.sub(keep_lines, sql))
+    return _LITERALS_OR_COMMENTS.sub(keep_lines, sql)
 
 
 def unsupported(sql: str) -> list[tuple[int, str]]:

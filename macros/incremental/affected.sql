@@ -222,8 +222,7 @@
 
 {#- pre-hook of a downstream incremental model: delete the rows it is about to rebuild,
     `column in (<affected kind>)` (everything on a full rebuild), in its transaction. Column
-    and kind default to the model's meta `rebuilt_by: [column, kind]`, which the data tests
-    read too (scoped_to_changed). -#}
+    and kind default to the model's meta `rebuilt_by: [column, kind]`. -#}
 {% macro delete_affected(column=none, kind=none) -%}
     {%- if not execute or not is_incremental() -%}{{ return('') }}{%- endif -%}
     {%- set column = column or model.config.meta.rebuilt_by[0] -%}

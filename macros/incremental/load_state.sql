@@ -15,10 +15,8 @@
       the base layer (int_journey_touches: the months of its journeys), the keys of the rows
       each run deleted and wrote, under that run's window end (log_rebuilt_keys).
     - model_versions: per model, a token that changes when its rows may have (model_versions.sql).
-    - test_passes: per data test, the key (SQL, config, input tokens) it last passed with
-      (test_passes.sql).
-    - tested_keys: per incremental model rebuilt by a kind found through joins, the keys its
-      last build rebuilt, which the tests scoped to that build read (tested_keys.sql).
+    - build_runs and test_results: each run's number, and each data test's last result
+      (build_runs.sql).
     - markov_step_changes: the Markov steps of the journeys int_journey_touches deleted
       (negative) and wrote, per run and month, so the chain's counts change by difference
       (markov_step_changes.sql).
@@ -35,8 +33,8 @@
         'model_versions': 'model_name varchar(512), version varchar(64), recorded_at timestamp',
         'markov_step_changes': 'model_name varchar(512), month date, from_name varchar(32), to_name varchar(32), '
             ~ 'steps bigint, rebuilt_until timestamp, recorded_at timestamp',
-        'test_passes': 'test_name varchar(512), version varchar(64), recorded_at timestamp',
-        'tested_keys': 'model_name varchar(512), key_value varchar(64), rebuilt_until timestamp',
+        'build_runs': 'run_id integer, invocation_id varchar(64), started_at timestamp',
+        'test_results': 'test_name varchar(512), status varchar(16), failures bigint, run_id integer, recorded_at timestamp',
     }) }}
 {%- endmacro %}
 

@@ -10,7 +10,7 @@
     meta={'rebuilt_by': ['session_id', 'sessions']},
     pre_hook=["{{ delete_affected() }}"],
     post_hook=["{{ analyze_table() }}"],
-    indexes=[{'columns': ['session_id']}, {'columns': ['user_id', 'session_at']}, {'columns': ['session_month']}] if target.type == 'postgres' else [],
+    indexes=[{'columns': ['session_id']}, {'columns': ['user_id', 'session_at']}, {'columns': ['session_month']}, {'columns': ['_written_by_run']}] if target.type == 'postgres' else [],
     dist='user_id',
     sort=['session_at'],
     backup=false,
@@ -83,7 +83,9 @@ final as (
         is_refunded,
         gross_amount > 0 and not is_refunded as is_conversion,
         gross_amount,
-        case when is_refunded then 0 else gross_amount end as net_amount
+        case when is_refunded then 0 else gross_amount end as net_amount,
+        -- the run that wrote this row (the tests named *_in_new_rows read the rows since their last pass)
+        {{ this_run_id() }} as _written_by_run
     from sessions_with_transactions
 
 )

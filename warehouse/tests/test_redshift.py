@@ -78,6 +78,9 @@ def test_each_unsupported_construct_is_found(sql: str, construct: str) -> None:
         "select 'distinct on (a), create index, ::jsonb' as text_only",
         "comment on table t is $dbt_comment_literal_block$uses array_agg()"
         "$dbt_comment_literal_block$",
+        # `--` inside a literal starts no comment: the literal still ends where it ends
+        "comment on column t.c is $dbt_comment_literal_block$run `dbt test --vars x`; a row "
+        "(`one`) $dbt_comment_literal_block$",
         "create table t (a int) backup no diststyle key distkey (a) compound sortkey (a)",
         "insert into t (a) values (1), (2)",
     ],

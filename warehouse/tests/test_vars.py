@@ -42,11 +42,11 @@ def test_valid_vars_compile(dbt_project: DbtProject) -> None:
 @pytest.mark.parametrize("value", ["all", "1", "none"])
 def test_invalid_test_scope_fails_compile(dbt_project: DbtProject, value: str) -> None:
     result = dbt_project.dbt(
-        "compile", "--select", "assert_attribution_reconciles_with_conversions",
+        "compile", "--select", "unique_in_new_rows_fct_sessions_session_id",
         "--vars", f"{{test_scope: {value}}}", check=False,
     )
     assert result.returncode != 0
-    assert "var test_scope must be 'changed'" in result.stdout
+    assert "var test_scope must be 'new_rows'" in result.stdout
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@
     meta={'rebuilt_by': ['journey_id', 'journeys']},
     pre_hook=["{{ log_rebuilt_keys('journey_month') }}", "{{ log_markov_step_changes(-1) }}", "{{ delete_affected() }}"],
     post_hook=["{{ analyze_table() }}", "{{ log_rebuilt_keys('journey_month', written=true) }}", "{{ log_markov_step_changes(1) }}"],
-    indexes=[{'columns': ['journey_id']}, {'columns': ['journey_month']}] if target.type == 'postgres' else [],
+    indexes=[{'columns': ['journey_id']}, {'columns': ['journey_month']}, {'columns': ['_written_by_run']}] if target.type == 'postgres' else [],
     dist='journey_id',
     sort=['journey_month'],
     backup=false,
@@ -194,7 +194,9 @@ final as (
         cast(touch_position as integer) as touch_position,
         cast(touch_count as integer) as touch_count,
         channel_touch_number = 1 as is_first_touch_on_channel,
-        cast(net_revenue as bigint) as net_revenue
+        cast(net_revenue as bigint) as net_revenue,
+        -- the run that wrote this row (the tests named *_in_new_rows read the rows since their last pass)
+        {{ this_run_id() }} as _written_by_run
     from journey_touches_flagged
 
 )

@@ -11,7 +11,7 @@
     on_schema_change='fail',
     meta={'rebuilt_by': ['conversion_session_id', 'conversions']},
     post_hook=["{{ analyze_table() }}"],
-    indexes=[{'columns': ['conversion_session_id']}, {'columns': ['conversion_month']}, {'columns': ['user_id', 'conversion_at']}] if target.type == 'postgres' else [],
+    indexes=[{'columns': ['conversion_session_id']}, {'columns': ['conversion_month']}, {'columns': ['user_id', 'conversion_at']}, {'columns': ['_written_by_run']}] if target.type == 'postgres' else [],
     dist='user_id',
     sort=['conversion_month'],
     backup=false,
@@ -138,7 +138,9 @@ final as (
                 else 0.2 / (touch_count - 2)
             end as double precision
         ) as position_based_weight,
-        cast(decay / decay_total as double precision) as time_decay_weight
+        cast(decay / decay_total as double precision) as time_decay_weight,
+        -- the run that wrote this row (the tests named *_in_new_rows read the rows since their last pass)
+        {{ this_run_id() }} as _written_by_run
     from touches_ordered
 
 )

@@ -7,7 +7,7 @@
     meta={'rebuilt_by': ['session_id', 'sessions']},
     pre_hook=["{{ delete_affected() }}"],
     post_hook=["{{ analyze_table() }}"],
-    indexes=[{'columns': ['session_id']}] if target.type == 'postgres' else [],
+    indexes=[{'columns': ['session_id']}, {'columns': ['_written_by_run']}] if target.type == 'postgres' else [],
     dist='session_id',
     sort=['session_at'],
     backup=false,
@@ -42,7 +42,9 @@ final as (
 
     select
         checked_timestamps.sessionid as session_id,
-        checked_timestamps.ts as session_at
+        checked_timestamps.ts as session_at,
+        -- the run that wrote this row (the tests named *_in_new_rows read the rows since their last pass)
+        {{ this_run_id() }} as _written_by_run
     from checked_timestamps
     inner join checked_sessions
         on checked_timestamps.sessionid = checked_sessions.sessionid

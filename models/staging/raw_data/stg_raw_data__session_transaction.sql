@@ -8,7 +8,7 @@
     meta={'rebuilt_by': ['session_id', 'sessions']},
     pre_hook=["{{ delete_affected() }}"],
     post_hook=["{{ analyze_table() }}"],
-    indexes=[{'columns': ['session_id']}] if target.type == 'postgres' else [],
+    indexes=[{'columns': ['session_id']}, {'columns': ['_written_by_run']}] if target.type == 'postgres' else [],
     dist='session_id',
     sort=['session_id'],
     backup=false,
@@ -43,7 +43,9 @@ final as (
     select
         checked_transactions.sessionid as session_id,
         coalesce(checked_transactions.refunded, false) as is_refunded,
-        checked_transactions.amount
+        checked_transactions.amount,
+        -- the run that wrote this row (the tests named *_in_new_rows read the rows since their last pass)
+        {{ this_run_id() }} as _written_by_run
     from checked_transactions
     inner join clean_sessions
         on checked_transactions.sessionid = clean_sessions.session_id

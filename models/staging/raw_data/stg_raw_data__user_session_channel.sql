@@ -8,7 +8,7 @@
     meta={'rebuilt_by': ['session_id', 'sessions']},
     pre_hook=["{{ delete_affected() }}"],
     post_hook=["{{ analyze_table() }}"],
-    indexes=[{'columns': ['session_id']}, {'columns': ['user_id']}] if target.type == 'postgres' else [],
+    indexes=[{'columns': ['session_id']}, {'columns': ['user_id']}, {'columns': ['_written_by_run']}] if target.type == 'postgres' else [],
     dist='session_id',
     sort=['session_id'],
     backup=false,
@@ -45,7 +45,9 @@ final as (
     select
         checked_sessions.sessionid as session_id,
         checked_sessions.userid as user_id,
-        checked_sessions.channel
+        checked_sessions.channel,
+        -- the run that wrote this row (the tests named *_in_new_rows read the rows since their last pass)
+        {{ this_run_id() }} as _written_by_run
     from checked_sessions
     inner join checked_timestamps
         on checked_sessions.sessionid = checked_timestamps.sessionid

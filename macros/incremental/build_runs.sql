@@ -1,0 +1,73 @@
+{#-
+    Which rows a build wrote, and which tests passed over them.
+
+    - build_runs: one row per dbt invocation that runs hooks (build, run, test, retry, ...),
+      numbered 1, 2, 3, ... by the on-run-start hook `record_build_run` (the run lock makes
+      the numbers follow the order of the runs). An incremental model that carries the column
+      `_written_by_run` stamps every row it writes with its run's number (`this_run_id()`).
+    - test_results: per data test, its last result (status, failures) and the run that
+      produced it, written by the on-run-end hook `record_test_results` (not after a build
+      with `--empty`, whose tests read no rows).
+
+    The tests named `*_in_new_rows` (tests/generic/) read the rows written since their last
+    pass (`written_since_last_pass`): a test whose last result was not a pass (a failure, an
+    error, a warning, a skip) or that never ran reads the whole relation, so a retry never
+    hides a failure. `--vars '{test_scope: full}'` makes them read the whole relation too.
+-#}
+
+{#- on-run-start: this invocation's run number, the next after the last. -#}
+{% macro record_build_run() -%}
+    {%- if not execute -%}{{ return('') }}{%- endif -%}
+    {%- set runs = load_state_relation('build_runs') -%}
+insert into {{ runs }} (run_id, invocation_id, started_at)
+select coalesce(max(run_id), 0) + 1, {{ _sql_string(invocation_id) }}, {{ dbt.current_timestamp() }}
+from {{ runs }}
+{%- endmacro %}
+
+
+{#- This invocation's run number, as an SQL expression (a model's `_written_by_run`). -#}
+{% macro this_run_id() -%}
+    {{ return('cast((select max(run_id) from ' ~ load_state_relation('build_runs')
+        ~ ' where invocation_id = ' ~ _sql_string(invocation_id) ~ ') as integer)') }}
+{%- endmacro %}
+
+
+{#- on-run-end: every data test's result, replacing the one before (one insert of selects of
+    literals: Redshift takes no subquery inside VALUES). -#}
+{% macro record_test_results(results) -%}
+    {%- if not execute or invocation_args_dict.get('empty') -%}{{ return('') }}{%- endif -%}
+    {%- set rows = [] -%}
+    {%- set names = [] -%}
+    {%- for result in results if result.node.resource_type == 'test' -%}
+        {%- set passed = result.status == 'pass' and (result.failures or 0) == 0 -%}
+        {%- do names.append(result.node.alias) -%}
+        {%- do rows.append('select ' ~ _sql_string(result.node.alias) ~ ' as test_name, '
+            ~ _sql_string('pass' if passed else result.status) ~ ' as status, '
+            ~ 'cast(' ~ (result.failures if result.failures is not none else 'null') ~ ' as bigint) as failures') -%}
+    {%- endfor -%}
+    {%- if not rows -%}{{ return('') }}{%- endif -%}
+    {%- set results_table = load_state_relation('test_results') -%}
+    {%- do run_query('delete from ' ~ results_table ~ ' where test_name in (' ~ _quoted(names) ~ ')') -%}
+insert into {{ results_table }} (test_name, status, failures, run_id, recorded_at)
+select tested.test_name, tested.status, tested.failures, {{ this_run_id() }}, {{ dbt.current_timestamp() }}
+from (
+    {{ rows | join('\n    union all ') }}
+) as tested
+{% endmacro %}
+
+
+{#-
+    The predicate of a test named `*_in_new_rows`: the rows whose `written_by_run` column is
+    newer than the run in which this test last passed; every row when it has not passed
+    (its last result was something else, or it never ran) or with `test_scope: full`.
+-#}
+{% macro written_since_last_pass(written_by_run) -%}
+    {%- set scope = var('test_scope', 'new_rows') -%}
+    {%- if scope not in ('new_rows', 'full') -%}
+        {{ exceptions.raise_compiler_error("var test_scope must be 'new_rows' (the default: tests named *_in_new_rows read the rows written since they last passed) or 'full' (every test reads every row), got '" ~ scope ~ "'") }}
+    {%- endif -%}
+    {%- if scope == 'full' or not execute -%}{{ return('(1 = 1)') }}{%- endif -%}
+    {{ return('(' ~ written_by_run ~ ' > coalesce((select max(run_id) from '
+        ~ load_state_relation('test_results') ~ ' where test_name = ' ~ _sql_string(this.identifier)
+        ~ " and status = 'pass'), 0))") }}
+{%- endmacro %}

@@ -1,0 +1,136 @@
+"""Tests mean what dbt says. dbt's own `unique`, `not_null`, `accepted_values` and
+`relationships` read the whole relation; the tests named `*_in_new_rows` read the rows written
+since they last passed (macros/incremental/build_runs.sql), so a failure stays a failure until
+a run passes over the rows that failed: a retry, a build with nothing new or an `--empty` build
+never hides it.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from warehouse.dbt import Dbt
+from warehouse.generator import generate
+from warehouse.loader import load
+
+from .conftest import PROJECT_ROOT, DbtProject
+
+pytestmark = pytest.mark.e2e
+
+FAILURE = re.compile(r"Failure in test (\S+)")
+UNIQUE_SESSIONS = "unique_in_new_rows_fct_sessions_session_id"
+SELECTED = "sessions as (\n\n    select"
+REBUILT = "    where {{ in_affected('session_id', 'sessions', window) }}\n"
+
+
+def copy_project(destination: Path) -> Path:
+    """The project's files, without what a build or an install leaves."""
+    shutil.copytree(PROJECT_ROOT, destination, ignore=shutil.ignore_patterns(
+        ".venv", ".warehouse", "target", "logs", ".git", "__pycache__", ".*_cache",
+        "profiles.yml", "node_modules"))
+    return destination
+
+
+def failed(runner: Dbt, *args: str) -> set[str]:
+    """Run `dbt <args>`; the names of the tests it reported failing (nothing else may fail)."""
+    result = runner.run(*args, check=False)
+    failing = set(FAILURE.findall(result.output))
+    assert result.success == (not failing), result.output[-4000:]
+    return failing
+
+
+def test_a_failing_test_stays_failing_until_the_rows_are_fixed(dbt_project: DbtProject,
+                                                               tmp_path: Path) -> None:
+    days = [tmp_path / name for name in ("history", "day1", "day2", "day3")]
+    generate(days[0], scale=0.05, seed=5)
+    for number, day in enumerate(days[1:], start=1):
+        generate(day, scale=0.01, seed=5 + number)
+    uri = dbt_project.warehouse.uri()
+    load(uri, days[0])
+    project = copy_project(tmp_path / "project")
+    runner = Dbt(project, dbt_project.profiles_dir, target_path=tmp_path / "target",
+                 log_path=tmp_path / "logs")
+    model = project / "models" / "marts" / "marketing" / "fct_sessions.sql"
+    original = model.read_text()
+    assert not failed(runner, "build", "--full-refresh", "--exclude", "test_type:unit")
+
+    # a bug writes the new day's sessions twice: the build fails ...
+    twice = "\n{% if is_incremental() %}\nunion all\nselect * from final\n{% endif %}"
+    model.write_text(original.replace("select * from final", "select * from final" + twice))
+    load(uri, days[1], append=True)
+    assert UNIQUE_SESSIONS in failed(runner, "build", "--exclude", "test_type:unit")
+    # ... and so does every retry, with nothing new loaded: dbt retry, a plain build, a build
+    # with --empty (whose tests read no rows) and a build after it
+    assert UNIQUE_SESSIONS in failed(runner, "retry")
+    assert UNIQUE_SESSIONS in failed(runner, "build", "--select", "fct_sessions")
+    failed(runner, "build", "--select", "fct_sessions", "--empty")
+    assert UNIQUE_SESSIONS in failed(runner, "build", "--select", "fct_sessions")
+    assert UNIQUE_SESSIONS in failed(runner, "test", "--vars", "{test_scope: full}",
+                                     "--select", "fct_sessions")
+
+    # fixed code, rebuilt with what read the duplicates: the test passes, and the next
+    # build's test reads only new rows
+    model.write_text(original)
+    assert not failed(runner, "build", "--full-refresh", "--select", "fct_sessions+",
+                      "--exclude", "test_type:unit")
+    assert not failed(runner, "build", "--select", "fct_sessions")
+    (passed_run,) = dbt_project.query(
+        "select run_id from staging.test_results where test_name = %s and status = 'pass'",
+        (UNIQUE_SESSIONS,))[0]
+    (newest,) = dbt_project.query("select max(_written_by_run) from analytics.fct_sessions")[0]
+    assert newest < passed_run
+
+    # a bug that writes one old session (a key this build did not mean to rebuild) once more
+    assert SELECTED in original and REBUILT in original
+    model.write_text(original.replace(REBUILT, REBUILT.rstrip("\n") + (
+        " or session_id = (select min(session_id) from {{ ref('int_sessions_joined') }})\n")))
+    load(uri, days[2], append=True)
+    assert UNIQUE_SESSIONS in failed(runner, "build", "--exclude", "test_type:unit")
+    assert dbt_project.query(
+        "select count(*) from (select session_id from analytics.fct_sessions group by 1 "
+        "having count(*) > 1) as duplicated")[0] == (1,)
+    model.write_text(original)
+    assert not failed(runner, "build", "--full-refresh", "--select", "fct_sessions+",
+                      "--exclude", "test_type:unit")
+
+    # a row written by hand with an old run's number is outside the new rows: the scoped
+    # test passes, the full-scope run (`test_scope: full`, make test-all) finds it
+    dbt_project.query("insert into analytics.fct_sessions select * from analytics.fct_sessions "
+                      "order by session_id limit 1")
+    load(uri, days[3], append=True)
+    assert UNIQUE_SESSIONS not in failed(runner, "build", "--select", "fct_sessions")
+    assert UNIQUE_SESSIONS in failed(runner, "test", "--vars", "{test_scope: full}",
+                                     "--select", "fct_sessions")
+    # and once it failed, the scoped test reads the whole table too
+    assert UNIQUE_SESSIONS in failed(runner, "test", "--select", "fct_sessions")
+
+
+def test_dbt_tests_read_the_whole_relation(dbt_project: DbtProject, tmp_path: Path) -> None:
+    """dbt's `unique` and the reconciliations read every row on every run: a mart edited by
+    hand fails its tests on the next build (red-team cases 10 and 11)."""
+    data = tmp_path / "data"
+    generate(data, scale=0.05, seed=11)
+    load(dbt_project.warehouse.uri(), data)
+    dbt_project.dbt("build", "--full-refresh", "--exclude", "test_type:unit")
+    dbt_project.dbt("build", "--exclude", "test_type:unit")  # nothing new: every test passes
+
+    # rows added through a child table that inherits from the mart
+    dbt_project.query("create table analytics.dim_users_extra () inherits (analytics.dim_users); "
+                      "insert into analytics.dim_users_extra select * from analytics.dim_users "
+                      "limit 3")
+    # an old month's revenue changed by hand
+    dbt_project.query("update analytics.channel_monthly_summary set net_revenue = "
+                      "net_revenue + 1000 where month = (select min(month) from "
+                      "analytics.channel_monthly_summary)")
+    result = dbt_project.dbt("build", "--exclude", "test_type:unit", check=False)
+    assert result.returncode != 0
+    assert "FAIL 3 unique_dim_users_user_id" in result.stdout
+    assert "FAIL" in next(line for line in result.stdout.splitlines()
+                          if "assert_channel_monthly_summary_agrees_with_staging" in line
+                          and ("FAIL" in line or "PASS" in line))
+    dbt_project.query("drop table analytics.dim_users_extra")
+    dbt_project.dbt("build", "--full-refresh", "--exclude", "test_type:unit")
