@@ -9,7 +9,13 @@ All timings come from one process and one warehouse, so their ratios compare lik
 - late: append rows held back from the bulk load, spread over the whole history (every 200th
   row of each table, 0.5 %), and conflicting copies of a few old sessions' channel rows, then
   `dbt build`: what a run costs when new rows are old;
-- no-op: `dbt build` again with nothing new, and `dbt parse` alone (dbt's fixed cost).
+- no-op: `dbt build` again with nothing new, and `dbt parse` alone (dbt's fixed cost);
+- replace: every raw table replaced by the rows it holds plus one more new day (the nightly full
+  refresh of an ETL that exports whole tables), then `dbt build`: a diff by content, so it
+  should cost what a daily build costs;
+- long history: a second warehouse holding twice the history (14 months, the same rows per
+  day), built in full, then one new day appended and `dbt build`: a daily build's cost should
+  follow the day, not the history.
 """
 
 from __future__ import annotations
@@ -108,6 +114,8 @@ class Results:
             "peer / daily": self.ratio("peer", "daily_build"),
             "late / full": self.ratio("late_build", "full_build"),
             "no-op / parse": self.ratio("noop_build", "parse"),
+            "replace daily / daily": self.ratio("replace_build", "daily_build"),
+            "daily, 14 months / 7 months": self.ratio("long_daily_build", "daily_build"),
         }
 
 
@@ -207,6 +215,11 @@ def slowest_nodes(dbt: Dbt, count: int = 8) -> list[tuple[str, float]]:
 # (the data set's last day, about 1/150 of its sessions), appended as the daily step.
 NEW_DAY = date(2019, 11, 30)
 BULK_END = NEW_DAY - timedelta(1)
+# The replace step's new day (the generator continues the data set past November), and the
+# long-history warehouse's first day: twice the days of the default data set, 2019-05-01 on.
+REPLACE_DAY = NEW_DAY + timedelta(1)
+LONG_START = date(2018, 10, 1)
+LONG_NEW_DAY = NEW_DAY
 # The late step: every LATE_EVERY-th row of each bulk table (0.5 %, of every age, as the
 # files run from the first day to the last) is held back from the bulk load and appended after
 # the daily step, with conflicting copies (another channel) of every CONFLICT_EVERY-th loaded
@@ -247,6 +260,21 @@ def hold_back(bulk: Path, late: Path) -> dict[str, int]:
             counts[path.stem] += len(conflicts)
         kept.replace(path)
     return counts
+
+
+def concatenate(parts: list[Path], out: Path) -> Path:
+    """One data set holding every row of `parts` (CSV directories with the same tables)."""
+    out.mkdir(parents=True)
+    for path in sorted(parts[0].glob("*.csv")):
+        with (out / path.name).open("w", encoding="utf-8", newline="") as target:
+            for n, part in enumerate(parts):
+                with (part / path.name).open(encoding="utf-8", newline="") as source:
+                    header = source.readline()
+                    if n == 0:
+                        target.write(header)
+                    for line in source:
+                        target.write(line)
+    return out
 
 
 def run(project_dir: Path, scale: float, workdir: Path | None = None,
@@ -292,11 +320,41 @@ def run(project_dir: Path, scale: float, workdir: Path | None = None,
                 results.slowest["late_build"] = slowest_nodes(dbt)
                 timed(results, "noop_build", lambda: dbt.run("build"), memory)
                 results.slowest["noop_build"] = slowest_nodes(dbt)
+                replaced = root / "replaced"
+                generate(root / "next_day", scale=scale, since=REPLACE_DAY, until=REPLACE_DAY)
+                concatenate([bulk, day, late, root / "next_day"], replaced)
+                timed(results, "replace_load", lambda: load(wh.uri(), replaced))
+                timed(results, "replace_build", lambda: dbt.run("build"), memory)
+                results.slowest["replace_build"] = slowest_nodes(dbt)
             if tuning:
                 _tuning(results, wh, dbt)
         finally:
             wh.destroy()
+        _long_history(results, project_dir, root, scale)
     return results
+
+
+def _long_history(results: Results, project_dir: Path, root: Path, scale: float) -> None:
+    """The daily build of a warehouse with twice the history: its own warehouse, loaded with
+    14 months up to the same new day, built in full, then the new day appended and built."""
+    wh = Warehouse(root / "long")
+    wh.up()
+    try:
+        bulk, day = root / "long_bulk", root / "long_day"
+        # the generator spreads a scale's sessions over its days: twice the days, twice the scale
+        generate(bulk, scale=2 * scale, start=LONG_START, until=BULK_END)
+        generate(day, scale=2 * scale, start=LONG_START, since=LONG_NEW_DAY,
+                 until=LONG_NEW_DAY)
+        load(wh.uri(), bulk)
+        work = root / "long_dbt"
+        dbt = Dbt(project_dir, write_profiles(work / "profiles", wh.dbt_target()).parent,
+                  target_path=work / "target", log_path=work / "logs")
+        timed(results, "long_full_build", lambda: dbt.run("build", "--full-refresh"))
+        timed(results, "long_daily_load", lambda: load(wh.uri(), day, append=True))
+        timed(results, "long_daily_build", lambda: dbt.run("build"))
+        results.slowest["long_daily_build"] = slowest_nodes(dbt)
+    finally:
+        wh.destroy()
 
 
 # What each setting of the warehouse's tuning (server.TUNING) is measured against: the
@@ -386,7 +444,11 @@ raw_data; `full_build` `dbt build --full-refresh` (models, snapshots, seeds, tes
 `full_run` `dbt run --full-refresh`; `daily_load` + `daily_build` one new day appended, then
 `dbt build`; `late_load` + `late_build` rows held back from the bulk load (every 200th row of each
 table, spread over the whole history) and conflicting copies of a few old sessions appended,
-then `dbt build`; `noop_build` `dbt build` with nothing new; `parse` `dbt parse` alone.
+then `dbt build`; `noop_build` `dbt build` with nothing new; `parse` `dbt parse` alone;
+`replace_load` + `replace_build` every table replaced by the rows it holds plus one more new
+day (a diff by content), then `dbt build`; `long_full_build`, `long_daily_load` +
+`long_daily_build` a second warehouse with twice the history (from 2018-10-01, the same rows
+per day) built in full, then one new day appended and built.
 """
 
 

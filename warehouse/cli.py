@@ -15,7 +15,14 @@ import click
 import psycopg2
 
 from warehouse.dbt import DbtError
-from warehouse.loader import DEFAULT_WAIT_SECONDS, LoadError, load, raw_row_count
+from warehouse.loader import (
+    DEFAULT_WAIT_SECONDS,
+    LoadError,
+    load,
+    load_with_changes,
+    raw_row_count,
+)
+from warehouse.schema import RAW_TABLES
 from warehouse.server import Warehouse, WarehouseError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -192,23 +199,37 @@ def generate(out_dir: Path, scale: float, seed: int, dirty: bool, since: datetim
               help="How long to wait for a running dbt build to end before giving up.")
 @click.option("--empty-missing", is_flag=True,
               help="Empty the tables whose <table>.csv is missing (otherwise refused).")
+@click.option("--table", "tables", multiple=True, metavar="TABLE",
+              type=click.Choice([table.name for table in RAW_TABLES]),
+              help="Load only this table (repeatable); the others stay as they are.")
 @user_errors
-def load_command(data_dir: Path, append: bool, wait_seconds: float, empty_missing: bool) -> None:
+def load_command(data_dir: Path, append: bool, wait_seconds: float, empty_missing: bool,
+                 tables: tuple[str, ...]) -> None:
     """Replace every raw_data table with DATA_DIR/<table>.csv (one transaction, COPY).
 
-    Never during a dbt build: a load waits for a running build to end (up to --wait
-    seconds), and builds that start meanwhile wait for the load."""
+    A replace is a diff: rows the table already holds stay as they were loaded; only the rows
+    it lacks are added, and those the file no longer has are removed. Never during a dbt
+    build: a load waits for a running build to end (up to --wait seconds), and builds that
+    start meanwhile wait for the load."""
     wh = _warehouse()
     _require_running(wh)
     started = time.perf_counter()
-    counts = load(wh.loader_uri(), data_dir, append=append, wait_seconds=wait_seconds,
-                  empty_missing=empty_missing)
-    detail = ", ".join(f"{table} {rows}" for table, rows in counts.items())
+    load_id, changes = load_with_changes(wh.loader_uri(), data_dir, append=append,
+                                         wait_seconds=wait_seconds, empty_missing=empty_missing,
+                                         tables=tables or None)
+    detail = ", ".join(f"{table} {change.copied}" for table, change in changes.items())
     elapsed = time.perf_counter() - started
-    click.echo(f"loaded {sum(counts.values())} rows in {elapsed:.1f}s: {detail}")
-    if not append:
-        click.echo("raw_data was replaced: the next `dbt build` notices and rebuilds everything "
-                   "from this data by itself")
+    click.echo(f"load {load_id}: {sum(c.copied for c in changes.values())} rows read in "
+               f"{elapsed:.1f}s: {detail}")
+    added = sum(change.added for change in changes.values())
+    removed = sum(change.removed for change in changes.values())
+    changed = ", ".join(f"{table} +{change.added} -{change.removed}"
+                        for table, change in changes.items() if change.added or change.removed)
+    click.echo(f"raw_data: {added} rows added, {removed} removed"
+               + (f" ({changed})" if changed else " (nothing changed)"))
+    if removed:
+        click.echo("rows were removed: the next `dbt build` rebuilds in full what reads "
+                   "the tables they were in")
 
 
 @main.command("ensure-data")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,11 @@ import psycopg2
 import psycopg2.extensions
 
 from warehouse.schema import (
+    LOAD_ID,
     LOADED_AT,
     LOADED_AT_DEFAULT,
+    LOADS,
+    LOADS_DDL,
     RAW_SCHEMA,
     RAW_TABLES,
     TABLES_BY_NAME,
@@ -28,6 +32,7 @@ from warehouse.schema import (
 from warehouse.server import LOADER
 
 BOM = b"\xef\xbb\xbf"
+LOAD_COLUMNS = (LOADED_AT, LOAD_ID)
 _COPY_CONTEXT = re.compile(r"COPY (?P<table>\w+), line (?P<line>\d+)(?:, column (?P<column>\w+))?")
 
 
@@ -44,6 +49,15 @@ class LoadError(Exception):
 
 
 @dataclass(frozen=True)
+class TableLoad:
+    """What one load did to one table: rows in its file, rows added, rows removed."""
+
+    copied: int
+    added: int
+    removed: int
+
+
+@dataclass(frozen=True)
 class LoadPlan:
     """What one load will do: the file feeding each table (None: the table becomes empty)."""
 
@@ -51,13 +65,15 @@ class LoadPlan:
     columns: dict[str, tuple[str, ...]]
 
 
-def plan(data_dir: Path, *, empty_missing: bool = True) -> LoadPlan:
+def plan(data_dir: Path, *, empty_missing: bool = True,
+         tables: Sequence[str] | None = None) -> LoadPlan:
     """Check a directory of CSV exports before touching the database.
 
     A table's file is exactly `<table>.csv`, a regular (readable) file. Anything that looks like
     one but is not (another case, a compression suffix, a broken symlink, a directory) is an
     error naming it, never silently skipped. Without empty_missing, a missing file is an error
-    too (a replacing load would empty that table)."""
+    too (a replacing load would empty that table). With `tables`, only those tables are loaded
+    (an unknown name is an error)."""
     if not data_dir.is_dir():
         raise LoadError(f"{data_dir}: no such directory")
     try:
@@ -73,9 +89,14 @@ def plan(data_dir: Path, *, empty_missing: bool = True) -> LoadPlan:
                             f"'{stem}.csv' (uncompress or rename it)")
         if name.lower().endswith(".csv") and stem not in TABLES_BY_NAME:
             raise LoadError(f"{entry}: no raw_data table of that name (known: {known})")
+    unknown = sorted(set(tables or ()) - set(TABLES_BY_NAME))
+    if unknown:
+        raise LoadError(f"no raw_data table named {', '.join(unknown)} (known: {known})")
     files: dict[str, Path | None] = {}
     columns: dict[str, tuple[str, ...]] = {}
     for table in RAW_TABLES:
+        if tables is not None and table.name not in tables:
+            continue
         path = data_dir / f"{table.name}.csv"
         if not path.exists() and not path.is_symlink():
             if not empty_missing:
@@ -110,8 +131,9 @@ def _read_header(path: Path, table: RawTable) -> tuple[str, ...]:
         raise LoadError(f"{path}: line 1: not UTF-8 ({exc.reason} at byte {exc.start})") from None
     header = tuple(name.strip().lower() for name in next(csv.reader([text])))
     missing = [c for c in table.column_names if c not in header]
-    # An export from another warehouse may carry the load time; it is accepted, not required.
-    extra = [c for c in header if c not in (*table.column_names, LOADED_AT)]
+    # An export of a raw table may carry its load columns: accepted, and never trusted (the
+    # loader sets them).
+    extra = [c for c in header if c not in (*table.column_names, *LOAD_COLUMNS)]
     if missing or extra:
         problems = []
         if missing:
@@ -128,28 +150,63 @@ def _read_header(path: Path, table: RawTable) -> tuple[str, ...]:
 
 
 def load(uri: str, data_dir: Path, *, append: bool = False,
-         wait_seconds: float = DEFAULT_WAIT_SECONDS, empty_missing: bool = True) -> dict[str, int]:
+         wait_seconds: float = DEFAULT_WAIT_SECONDS, empty_missing: bool = True,
+         tables: Sequence[str] | None = None) -> dict[str, int]:
     """Replace (or, with append, extend) every raw_data table from the CSVs in data_dir.
 
+    Returns the number of rows in each table's file; see load_with_changes."""
+    _, changes = load_with_changes(uri, data_dir, append=append, wait_seconds=wait_seconds,
+                                   empty_missing=empty_missing, tables=tables)
+    return {name: change.copied for name, change in changes.items()}
+
+
+def load_with_changes(uri: str, data_dir: Path, *, append: bool = False,
+                      wait_seconds: float = DEFAULT_WAIT_SECONDS, empty_missing: bool = True,
+                      tables: Sequence[str] | None = None) -> tuple[int, dict[str, TableLoad]]:
+    """Replace (or, with append, extend) every raw_data table (or only `tables`) from the CSVs
+    in data_dir, as one load: its id and what it did to each table.
+
+    A replacing load is a diff by content: a row equal in every contract column to a row the
+    table holds keeps that row (its load time and load id); only the copies the table lacks are
+    added, and the copies the file no longer has are removed. The load is logged in
+    raw_data._loads, one row per table, in the load's own transaction. The load time and load
+    id are the loader's: such columns in a file are ignored.
+
     Waits up to wait_seconds for a running dbt build to end (and holds off new ones until the
-    load commits). Returns the number of rows copied per table. Raises LoadError, with raw_data
-    unchanged, on any problem.
+    load commits). Raises LoadError, with raw_data unchanged, on any problem.
     """
-    load_plan = plan(data_dir, empty_missing=empty_missing or append)
+    load_plan = plan(data_dir, empty_missing=empty_missing or append, tables=tables)
     conn = psycopg2.connect(uri)
     try:
         with conn:  # one transaction: commit on success, roll back on any error
             with conn.cursor() as cur:
                 wait_for_builds(cur, wait_seconds)
                 create_raw_tables(cur)
-                counts = {
-                    name: _copy_table(cur, TABLES_BY_NAME[name], path,
-                                      load_plan.columns[name], append)
+                load_id = _next_load_id(cur)
+                changes = {
+                    name: _load_table(cur, TABLES_BY_NAME[name], path,
+                                      load_plan.columns[name], append, load_id)
                     for name, path in load_plan.files.items()
                 }
+                for name, change in changes.items():
+                    cur.execute(
+                        f"insert into {RAW_SCHEMA}.{LOADS} (load_id, raw_table, load_mode, "
+                        "loaded_at, rows_added, rows_removed) values "
+                        f"(%s, %s, %s, {LOADED_AT_DEFAULT}, %s, %s)",
+                        (load_id, name, "append" if append else "replace", change.added,
+                         change.removed))
     finally:
         conn.close()
-    return counts
+    return load_id, changes
+
+
+def _next_load_id(cur: psycopg2.extensions.cursor) -> int:
+    """This load's id: one more than the last. The load log is locked until this load commits,
+    so ids follow the order in which loads commit."""
+    cur.execute(f"lock table {RAW_SCHEMA}.{LOADS} in exclusive mode")
+    cur.execute(f"select coalesce(max(load_id), 0) + 1 from {RAW_SCHEMA}.{LOADS}")
+    row = cur.fetchone()
+    return int(row[0]) if row else 1
 
 
 def wait_for_builds(cur: psycopg2.extensions.cursor, wait_seconds: float) -> None:
@@ -203,8 +260,9 @@ def create_raw_tables(cur: psycopg2.extensions.cursor) -> None:
     The tables belong to the loader role: a superuser's connection (tests, tools) switches to
     that role for the rest of its transaction, so it creates and loads exactly as the loader.
     A table from before load times were kept gets its `_loaded_at` column (its rows count as
-    loaded now), and every table an index on it, so a build finds the newest load's rows
-    without reading the whole table.
+    loaded now) and its `_load_id` column (null: before the load log), and every table an
+    index on `_loaded_at`, so a build finds the newest load's rows without reading the whole
+    table. The load log raw_data._loads is created too.
     """
     cur.execute("select rolsuper, exists (select from pg_roles where rolname = %s) "
                 "from pg_roles where rolname = current_user", (LOADER,))
@@ -213,54 +271,87 @@ def create_raw_tables(cur: psycopg2.extensions.cursor) -> None:
         cur.execute(f"create schema if not exists {RAW_SCHEMA}")
         if row[1]:
             cur.execute(f"set local role {LOADER}")
+    cur.execute(LOADS_DDL)
     for table in RAW_TABLES:
         cur.execute(table.ddl().replace("create table", "create table if not exists", 1))
         cur.execute(f"alter table {RAW_SCHEMA}.{table.name} add column if not exists "
                     f"{LOADED_AT} timestamp default {LOADED_AT_DEFAULT}")
+        cur.execute(f"alter table {RAW_SCHEMA}.{table.name} add column if not exists "
+                    f"{LOAD_ID} bigint")
         cur.execute(f"create index if not exists {table.name}{LOADED_AT} "
                     f"on {RAW_SCHEMA}.{table.name} ({LOADED_AT})")
 
 
-def _copy_table(
+def _load_table(
     cur: psycopg2.extensions.cursor,
     table: RawTable,
     path: Path | None,
     header: tuple[str, ...],
     append: bool,
-) -> int:
-    if not append:
-        cur.execute(f"truncate table {RAW_SCHEMA}.{table.name}")
-    if path is None or not header:
-        return 0
-    sql = (
-        f"copy {RAW_SCHEMA}.{table.name} ({', '.join(header)}) "
-        "from stdin with (format csv, header true, encoding 'UTF8')"
-    )
-    with path.open("rb") as stream:
-        try:
-            cur.copy_expert(sql, stream, size=1 << 20)
-        except psycopg2.Error as exc:
-            raise LoadError(_describe(path, exc)) from None
-    copied = int(cur.rowcount)
-    if LOADED_AT in header:
-        _check_loaded_at(cur, table, path)
-    return copied
-
-
-def _check_loaded_at(cur: psycopg2.extensions.cursor, table: RawTable, path: Path) -> None:
-    """A file's own load times: empty ones become this load's; none may lie in the future.
-
-    A future load time would hide every later load from the incremental build, so it is an
-    error, not a value.
-    """
+    load_id: int,
+) -> TableLoad:
+    """Stage the file in a temporary table, then add its rows (append) or the difference
+    between it and the table (replace): what this load did to the table."""
     relation = f"{RAW_SCHEMA}.{table.name}"
-    cur.execute(f"select min({LOADED_AT}) from {relation} where {LOADED_AT} > {LOADED_AT_DEFAULT}")
-    row = cur.fetchone()
-    if row and row[0] is not None:
-        raise LoadError(f"{path}: column {LOADED_AT}: {row[0]} is later than now (UTC); "
-                        "a load time cannot lie in the future")
-    cur.execute(f"update {relation} set {LOADED_AT} = {LOADED_AT_DEFAULT} "
-                f"where {LOADED_AT} is null")
+    staged = f"load_{table.name}"
+    types = ", ".join(f"{name} {sql_type}" for name, sql_type in table.columns)
+    extras = ", ".join(f"{name} text" for name in header if name in LOAD_COLUMNS)
+    cur.execute(f"create temporary table {staged} ({types}{', ' + extras if extras else ''}) "
+                "on commit drop")
+    copied = 0
+    if path is not None and header:
+        sql = (f"copy {staged} ({', '.join(header)}) "
+               "from stdin with (format csv, header true, encoding 'UTF8')")
+        with path.open("rb") as stream:
+            try:
+                cur.copy_expert(sql, stream, size=1 << 20)
+            except psycopg2.Error as exc:
+                raise LoadError(_describe(path, exc).replace(staged, table.name)) from None
+        copied = int(cur.rowcount)
+    columns = ", ".join(table.column_names)
+    if append:
+        cur.execute(f"insert into {relation} ({columns}, {LOAD_ID}) "
+                    f"select {columns}, %s from {staged}", (load_id,))
+        return TableLoad(copied, int(cur.rowcount), 0)
+    # Replace: per distinct row (its text tells a NULL from any value), the copies the table
+    # and the file hold; where they differ, the newest surplus copies go, the missing ones come.
+    row_text = f"cast(row({columns}) as text)"
+    cur.execute(f"""
+        create temporary table {staged}_diff on commit drop as
+        select
+            coalesce(held.row_text, wanted.row_text) as row_text,
+            coalesce(held.copies, 0) as held,
+            coalesce(wanted.copies, 0) as wanted
+        from (select {row_text} as row_text, count(*) as copies from {relation} group by 1) as held
+        full outer join (select {row_text} as row_text, count(*) as copies from {staged} group by 1)
+            as wanted
+            on held.row_text = wanted.row_text
+        where coalesce(held.copies, 0) <> coalesce(wanted.copies, 0)""")
+    cur.execute(f"""
+        delete from {relation} where ctid in (
+            select numbered.ctid
+            from (
+                select ctid, {row_text} as row_text, row_number() over (
+                    partition by {row_text} order by {LOAD_ID} desc nulls last,
+                    {LOADED_AT} desc nulls last) as copy
+                from {relation}
+                where {row_text} in (select row_text from {staged}_diff where held > wanted)
+            ) as numbered
+            inner join {staged}_diff as diff on numbered.row_text = diff.row_text
+            where numbered.copy <= diff.held - diff.wanted)""")
+    removed = int(cur.rowcount)
+    cur.execute(f"""
+        insert into {relation} ({columns}, {LOAD_ID})
+        select {columns}, %s
+        from (
+            select {columns}, {row_text} as row_text,
+                row_number() over (partition by {row_text}) as copy
+            from {staged}
+            where {row_text} in (select row_text from {staged}_diff where wanted > held)
+        ) as numbered
+        inner join {staged}_diff as diff on numbered.row_text = diff.row_text
+        where numbered.copy <= diff.wanted - diff.held""", (load_id,))
+    return TableLoad(copied, int(cur.rowcount), removed)
 
 
 def _describe(path: Path, exc: psycopg2.Error) -> str:

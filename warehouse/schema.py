@@ -17,7 +17,14 @@ import yaml
 RAW_SCHEMA = "raw_data"
 PROJECT_FILE = Path(__file__).resolve().parents[1] / "dbt_project.yml"
 LOADED_AT = "_loaded_at"
-"""Every raw table's load-time column, set by a column default (one value per load)."""
+"""Every raw table's load-time column, set by the loader (one value per load, never a file's)."""
+LOAD_ID = "_load_id"
+"""Every raw table's load column: the id of the load that brought the row (raw_data._loads)."""
+LOADS = "_loads"
+"""The load log: one row per load and table, written in the load's own transaction."""
+LOADS_DDL = (f"create table if not exists {RAW_SCHEMA}.{LOADS} (load_id bigint, "
+             "raw_table varchar(64), load_mode varchar(16), loaded_at timestamp, "
+             "rows_added bigint, rows_removed bigint)")
 
 
 @dataclass(frozen=True)
@@ -36,7 +43,7 @@ class RawTable:
         """The `create table` statement for this table in `schema`, with its load-time column."""
         cols = ", ".join(f"{name} {sql_type}" for name, sql_type in self.columns)
         return (f"create table {schema}.{self.name} ({cols}, "
-                f"{LOADED_AT} timestamp default {LOADED_AT_DEFAULT})")
+                f"{LOADED_AT} timestamp default {LOADED_AT_DEFAULT}, {LOAD_ID} bigint)")
 
 
 LOADED_AT_DEFAULT = "timezone('utc', now())"

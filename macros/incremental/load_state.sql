@@ -6,8 +6,9 @@
     - load_checkpoints: per run (invocation) and raw table, the run's cutoff (the newest
       `_loaded_at` it saw at its start: rows loaded during the run wait for the next one) and
       the table's row count then. A run whose count of rows at or before the previous cutoff
-      differs from what that run recorded has seen history rewritten (a replacing load, a
-      delete, rows stamped in the past) and says so (`history_rewritten`).
+      differs from what that run recorded has seen that table's history rewritten (rows
+      removed by a replacing load or a delete) and says so (`history_rewritten`, per table):
+      the models that read that table, and only those, rebuild in full.
     - model_watermarks: per incremental model, the load time it has processed up to, written
       in the same transaction as the model's rows (post-hook), so a failed or killed build
       never advances it.
@@ -77,7 +78,8 @@ select
     max(coalesce(counted.newest, cast('1900-01-01' as timestamp))) over (),
     counted.raw_table,
     counted.raw_rows,
-    max(case when counted.rows_until_previous <> coalesce(recorded.raw_rows, 0) then 1 else 0 end) over () = 1
+    -- per table: rows removed, or stamped at or before the previous cutoff, since that run
+    counted.rows_until_previous <> coalesce(recorded.raw_rows, 0)
         and {{ previous }} is not null,
     {{ dbt.current_timestamp() }}
 from (
@@ -127,6 +129,7 @@ left join (
     {%- set watermarks = load_state_relation('model_watermarks') -%}
     {%- if not load_state_exists() -%}{{ return(fallback) }}{%- endif -%}
 
+    {%- set raw_tables_read = _raw_tables_read(model.unique_id) -%}
     {%- set upstream = [] -%}
     {%- for node_id in _upstream_incremental_models(model.unique_id) -%}
         {%- set node = graph.nodes[node_id] -%}
@@ -145,9 +148,12 @@ left join (
             cast(null as timestamp) as upstream_until,
             0 as upstream_known,
             {%- endif %}
-            (select max(cutoff) from {{ checkpoints }} where history_rewritten
-                and cutoff > coalesce((select max(loaded_until) from {{ watermarks }} where model_name = '{{ this }}'),
-                                      cast('1900-01-01' as timestamp))) as rewritten_at
+            {#- by when it was seen, not by the cutoff: a load that only removed rows does not
+                move the cutoff -#}
+            (select max(recorded_at) from {{ checkpoints }} where history_rewritten
+                and raw_table in ({{ _quoted(raw_tables_read) if raw_tables_read else "''" }})
+                and recorded_at > coalesce((select max(recorded_at) from {{ watermarks }} where model_name = '{{ this }}'),
+                                           cast('1900-01-01' as timestamp))) as rewritten_at
     {%- endset -%}
     {%- set rows = run_query(query).rows -%}
     {%- if rows | length == 0 -%}
@@ -171,6 +177,27 @@ left join (
     {%- set since_sql = "cast('" ~ since ~ "' as timestamp)" if since is not none else fallback.since -%}
     {{ return({'since': since_sql, 'until': until_sql, 'full': full,
                'empty': (not full) and until <= since}) }}
+{%- endmacro %}
+
+
+{#- The raw tables a node reads, through any number of models: a table whose history was
+    rewritten (rows removed) rebuilds in full every model that reads it, and only those. -#}
+{% macro _raw_tables_read(unique_id) -%}
+    {%- set found = [] -%}
+    {%- set seen = [] -%}
+    {%- set queue = graph.nodes[unique_id].depends_on.nodes | list -%}
+    {%- for _ in range(2000) if queue -%}
+        {%- set node_id = queue.pop(0) -%}
+        {%- if node_id not in seen -%}
+            {%- do seen.append(node_id) -%}
+            {%- if node_id in graph.sources and graph.sources[node_id].source_name == 'raw_data' -%}
+                {%- do found.append(graph.sources[node_id].name) -%}
+            {%- elif node_id in graph.nodes -%}
+                {%- do queue.extend(graph.nodes[node_id].depends_on.nodes) -%}
+            {%- endif -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(found | unique | sort) }}
 {%- endmacro %}
 
 

@@ -28,9 +28,10 @@ from warehouse.generator import generate
 from warehouse.schema import RAW_TABLES
 
 STEPS = ("generate", "load", "floor", "peer", "parse", "full_build", "full_run", "daily_load",
-         "daily_build", "late_load", "late_build", "noop_build")
+         "daily_build", "late_load", "late_build", "noop_build", "replace_load", "replace_build",
+         "long_full_build", "long_daily_load", "long_daily_build")
 RATIOS = ("full / floor", "full / peer", "daily / full", "peer / daily", "late / full",
-          "no-op / parse")
+          "no-op / parse", "replace daily / daily", "daily, 14 months / 7 months")
 
 
 def test_floor_reads_every_column_of_every_raw_table() -> None:
@@ -101,6 +102,6 @@ def test_bench_runs_every_step(tmp_path: Path, scale: str) -> None:
     sessions = int(rows["user_session_channel"].replace(",", ""))
     assert sessions > 99_000 * float(scale) * 0.95  # everything but the new day
     assert "| full_build | " in text.split("Peak memory")[1]  # sampled during the build
-    for step in ("full_build", "daily_build", "late_build"):
+    for step in ("full_build", "daily_build", "late_build", "replace_build", "long_daily_build"):
         assert f"Slowest nodes of {step}" in text, step
     assert "- late_load: " in text

@@ -8,7 +8,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from warehouse.loader import LoadError, load, plan
+from warehouse.loader import LoadError, TableLoad, load, load_with_changes, plan
 from warehouse.server import Warehouse
 
 from .conftest import DbtProject
@@ -51,6 +51,62 @@ def test_append_adds_rows(warehouse: Warehouse, dbt_project: DbtProject, tmp_pat
     load(warehouse.uri(), data)
     load(warehouse.uri(), data, append=True)
     assert count(dbt_project, "user_session_channel") == 4
+
+
+def test_a_replace_is_a_diff_by_content(
+    warehouse: Warehouse, dbt_project: DbtProject, tmp_path: Path
+) -> None:
+    """Rows the table holds keep their load; copies are counted (two in the file, two kept);
+    a NULL differs from every string; only the difference is added or removed, and logged."""
+    rows = "userid,sessionid,channel\n1,s1,Google\n1,s1,Google\n2,s2,\n3,s3,Naver\n"
+    first = write(tmp_path / "a", {"user_session_channel.csv": rows})
+    load_id, _ = load_with_changes(warehouse.uri(), first, tables=["user_session_channel"])
+    same, changes = load_with_changes(warehouse.uri(), first, tables=["user_session_channel"])
+    assert same == load_id + 1 and changes == {"user_session_channel": TableLoad(4, 0, 0)}
+    assert dbt_project.query("select distinct _load_id from raw_data.user_session_channel") == [
+        (load_id,)]
+
+    # one copy of s1 gone, s2's NULL channel now the text 'null', s4 new
+    changed = write(tmp_path / "b", {"user_session_channel.csv": (
+        "userid,sessionid,channel\n1,s1,Google\n2,s2,null\n3,s3,Naver\n4,s4,Organic\n")})
+    last, changes = load_with_changes(warehouse.uri(), changed, tables=["user_session_channel"])
+    assert changes == {"user_session_channel": TableLoad(4, 2, 2)}
+    assert sorted(dbt_project.query(
+        "select sessionid, channel, _load_id = %s from raw_data.user_session_channel",
+        (last,))) == [("s1", "Google", False), ("s2", "null", True), ("s3", "Naver", False),
+                      ("s4", "Organic", True)]
+    assert dbt_project.query(
+        "select load_mode, rows_added, rows_removed from raw_data._loads "
+        "where load_id = %s and raw_table = 'user_session_channel'", (last,)) == [
+        ("replace", 2, 2)]
+
+
+def test_a_files_load_columns_are_ignored(
+    warehouse: Warehouse, dbt_project: DbtProject, tmp_path: Path
+) -> None:
+    """An export that kept `_loaded_at` and `_load_id` (`\\copy ... to csv header`): the
+    loader sets both, whatever the file says (a date in the past, or the future)."""
+    data = write(tmp_path / "d", {"channel.csv": (
+        "channelname,_loaded_at,_load_id\nGoogle,2001-01-01 00:00:00,7\n"
+        "Naver,2999-01-01 00:00:00,\n")})
+    load_id, _ = load_with_changes(warehouse.uri(), data, tables=["channel"])
+    assert dbt_project.query(
+        "select count(*), min(_loaded_at) > timezone('utc', now()) - interval '1 hour', "
+        "max(_loaded_at) <= timezone('utc', now()), min(_load_id), max(_load_id) "
+        "from raw_data.channel") == [(2, True, True, load_id, load_id)]
+
+
+def test_only_the_tables_named_are_loaded(
+    warehouse: Warehouse, dbt_project: DbtProject, tmp_path: Path
+) -> None:
+    data = write(tmp_path / "d", {"user_session_channel.csv": SESSIONS,
+                                  "channel.csv": "channelname\nGoogle\n"})
+    load(warehouse.uri(), data)
+    only = write(tmp_path / "e", {"channel.csv": "channelname\nNaver\n"})
+    assert load(warehouse.uri(), only, tables=["channel"]) == {"channel": 1}
+    assert count(dbt_project, "user_session_channel") == 2
+    with pytest.raises(LoadError, match="no raw_data table named orders"):
+        load(warehouse.uri(), only, tables=["orders"])
 
 
 def test_header_columns_may_come_in_any_order(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,11 +19,12 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+import psycopg2
 import pytest
 
 from warehouse.dbt import profiles_yaml, redshift_target
 from warehouse.generator import generate
-from warehouse.loader import load
+from warehouse.loader import load, load_with_changes
 from warehouse.redshift import check_sql
 from warehouse.schema import RAW_TABLES
 
@@ -69,7 +71,7 @@ def statements(sql: str) -> list[str]:
 def copy_statements(sql: str) -> dict[str, str]:
     found = {}
     for statement in statements(sql):
-        match = re.match(r"copy raw_data\.(\w+)\b", statement)
+        match = re.match(r"copy load_(\w+) \(", statement)
         if match:
             found[match.group(1)] = statement
     return found
@@ -93,16 +95,26 @@ def test_dry_run_csv_copies_every_table_in_one_transaction(dbt_project: DbtProje
         copy = copies[table.name]
         columns = ", ".join(table.column_names)
         assert copy.startswith(
-            f"copy raw_data.{table.name} ({columns}) from '{PREFIX}{table.name}.csv' "
+            f"copy load_{table.name} ({columns}) from '{PREFIX}{table.name}.csv' "
             f"iam_role '{ROLE}' format as csv ignoreheader 1 "
             "timeformat 'auto' dateformat 'auto' emptyasnull"
         ), copy
         assert "parquet" not in copy
-        # The table is created as warehouse/schema.py creates it, then emptied, then loaded.
+        # The table is created as warehouse/schema.py creates it; the file goes into a
+        # staging table first, and the table takes the difference (no delete of every row).
         create = table.ddl().replace("create table", "create table if not exists", 1)
         create_at = parts.index(create)
-        assert parts[create_at + 1] == f"delete from raw_data.{table.name}"
+        assert parts[create_at + 1].startswith(f"create temporary table load_{table.name} (")
         assert parts[create_at + 2] == copy
+        assert f"delete from raw_data.{table.name}" not in parts
+    assert parts[1:5] == [
+        "create schema if not exists raw_data",
+        "create table if not exists raw_data._loads (load_id bigint, raw_table varchar(64), "
+        "load_mode varchar(16), loaded_at timestamp, rows_added bigint, rows_removed bigint)",
+        "lock raw_data._loads",
+        "create temporary table load_number as select coalesce(max(load_id), 0) + 1 as load_id "
+        "from raw_data._loads",
+    ]
 
 
 def test_dry_run_parquet_reads_a_folder_per_table(dbt_project: DbtProject) -> None:
@@ -113,11 +125,11 @@ def test_dry_run_parquet_reads_a_folder_per_table(dbt_project: DbtProject) -> No
     assert len(copies) == len(RAW_TABLES)
     by_name = {table.name: table for table in RAW_TABLES}
     for name, copy in copies.items():
-        # Parquet maps columns by position; the list leaves `_loaded_at` to its default.
+        # Parquet maps columns by position into the staging table's contract columns.
         columns = ", ".join(column for column, _ in by_name[name].columns)
         assert copy == (
-            f"copy raw_data.{name} ({columns}) from '{PREFIX}{name}/' iam_role '{ROLE}' "
-            "format as parquet statupdate on"
+            f"copy load_{name} ({columns}) from '{PREFIX}{name}/' iam_role '{ROLE}' "
+            "format as parquet"
         )
 
 
@@ -127,11 +139,67 @@ def test_dry_run_append_keeps_the_rows(dbt_project: DbtProject) -> None:
         load_args(mode="append", tables=["nps", "ad_spend"], s3_prefix="s3://bucket/raw"),
     ).stdout
     sql = printed_sql(output)
-    assert "delete from" not in sql
+    assert "delete from" not in sql and "_diff" not in sql
     copies = copy_statements(sql)
     assert list(copies) == ["nps", "ad_spend"]
     # A prefix without the trailing slash still names the files under it.
     assert "from 's3://bucket/raw/nps.csv'" in copies["nps"]
+
+
+def test_the_redshift_replace_is_a_diff_by_content(dbt_project: DbtProject,
+                                                   tmp_path: Path) -> None:
+    """The script load_raw_data_from_s3 sends, run on PostgreSQL with each COPY from S3 swapped
+    for the same rows from a local table: a replace keeps the rows the table already holds
+    (their load id), adds only the missing copies, removes the surplus ones, logs the load in
+    raw_data._loads, and leaves each table holding exactly its file's rows."""
+    old, new = tmp_path / "old", tmp_path / "new"
+    generate(old, scale=0.01, seed=31)
+    shutil.copytree(old, new)
+    nps = (new / "nps.csv").read_text().splitlines(keepends=True)
+    (new / "nps.csv").write_text("".join(nps[:1] + nps[2:]))  # one answer gone
+    with (new / "channel.csv").open("a") as channels:  # a new channel, twice
+        channels.write("TEST_CHANNEL\nTEST_CHANNEL\n")
+    sessions = (new / "user_session_channel.csv").read_text().splitlines(keepends=True)
+    (new / "user_session_channel.csv").write_text("".join(sessions + sessions[1:2]))  # a copy
+    uri = dbt_project.warehouse.uri()
+    load(uri, old)
+    (old_rows,) = dbt_project.query("select " + " + ".join(
+        f"(select count(*) from raw_data.{t.name})" for t in RAW_TABLES))[0]
+
+    script = printed_sql(dbt_project.dbt(
+        "run-operation", "load_raw_data_from_s3", "--args", load_args()).stdout)
+    script, swapped = re.subn(
+        r"copy load_(\w+) \(([^)]*)\)\s+from 's3://[^;]*;",
+        lambda m: f"insert into load_{m[1]} ({m[2]}) select {m[2]} from adhoc.incoming_{m[1]};",
+        script)
+    assert swapped == len(RAW_TABLES)
+    conn = psycopg2.connect(uri)
+    conn.autocommit = True  # the script's own begin and commit
+    try:
+        with conn.cursor() as cur:
+            cur.execute("create schema if not exists adhoc")
+            for table in RAW_TABLES:
+                columns = ", ".join(f"{name} {kind}" for name, kind in table.columns)
+                cur.execute(f"create table adhoc.incoming_{table.name} ({columns})")
+                with (new / f"{table.name}.csv").open("rb") as stream:
+                    cur.copy_expert(f"copy adhoc.incoming_{table.name} from stdin "
+                                    "with (format csv, header true)", stream)
+            cur.execute(script)
+            cur.execute("drop table " + ", ".join(f"adhoc.incoming_{t.name}" for t in RAW_TABLES))
+    finally:
+        conn.close()
+
+    logged = {table: (added, removed) for table, added, removed in dbt_project.query(
+        "select raw_table, rows_added, rows_removed from raw_data._loads where load_id = 2")}
+    assert logged == {**{t.name: (0, 0) for t in RAW_TABLES}, "nps": (0, 1), "channel": (2, 0),
+                      "user_session_channel": (1, 0)}
+    # every row the table held and the file still has kept its load (the first one)
+    assert dbt_project.query("select " + " + ".join(
+        f"(select count(*) from raw_data.{t.name} where _load_id = 1)"
+        for t in RAW_TABLES))[0] == (old_rows - 1,)
+    # and each table holds exactly its file: the local loader finds nothing to change
+    _, changes = load_with_changes(uri, new)
+    assert all(change.added == change.removed == 0 for change in changes.values()), changes
 
 
 @pytest.mark.parametrize(
@@ -154,7 +222,7 @@ def test_bad_arguments_fail_clearly(
     )
     assert result.returncode != 0
     assert message in result.stdout
-    assert "copy raw_data" not in result.stdout
+    assert "copy load_" not in result.stdout
 
 
 def test_refuses_to_load_into_postgres(dbt_project: DbtProject) -> None:
@@ -273,7 +341,7 @@ def test_redshift_load_runs_one_script_then_counts(tmp_path: Path) -> None:
     assert parts[0] == "begin" and parts[-1] == "commit"
     assert len(copy_statements(script)) == len(RAW_TABLES)
     assert not [part for part in parts if part.startswith("truncate")]
-    assert counts.count("count(*) as loaded_rows") == len(RAW_TABLES)
+    assert counts.count("as held_rows, rows_added, rows_removed") == len(RAW_TABLES)
 
     # Both scripts are SQL Redshift accepts (what `warehouse redshift-check` checks).
     parquet = redshift_run_operation(

@@ -22,8 +22,7 @@ from .conftest import PROJECT_ROOT, DbtProject
 pytestmark = pytest.mark.e2e
 
 FAILURE = re.compile(r"Failure in test (\S+)")
-UNIQUE_SESSIONS = "unique_in_new_rows_fct_sessions_session_id"
-SELECTED = "sessions as (\n\n    select"
+UNIQUE_SESSIONS = "unique_in_new_rows_int_sessions_joined_session_id"
 REBUILT = "    where {{ in_affected('session_id', 'sessions', window) }}\n"
 
 
@@ -54,11 +53,11 @@ def test_a_failing_test_stays_failing_until_the_rows_are_fixed(dbt_project: DbtP
     project = copy_project(tmp_path / "project")
     runner = Dbt(project, dbt_project.profiles_dir, target_path=tmp_path / "target",
                  log_path=tmp_path / "logs")
-    model = project / "models" / "marts" / "marketing" / "fct_sessions.sql"
+    model = project / "models" / "intermediate" / "int_sessions_joined.sql"
     original = model.read_text()
     assert not failed(runner, "build", "--full-refresh", "--exclude", "test_type:unit")
 
-    # a bug writes the new day's sessions twice: the build fails ...
+    # a bug writes the new day's sessions twice into int_sessions_joined: the build fails ...
     twice = "\n{% if is_incremental() %}\nunion all\nselect * from final\n{% endif %}"
     model.write_text(original.replace("select * from final", "select * from final" + twice))
     load(uri, days[1], append=True)
@@ -66,47 +65,48 @@ def test_a_failing_test_stays_failing_until_the_rows_are_fixed(dbt_project: DbtP
     # ... and so does every retry, with nothing new loaded: dbt retry, a plain build, a build
     # with --empty (whose tests read no rows) and a build after it
     assert UNIQUE_SESSIONS in failed(runner, "retry")
-    assert UNIQUE_SESSIONS in failed(runner, "build", "--select", "fct_sessions")
-    failed(runner, "build", "--select", "fct_sessions", "--empty")
-    assert UNIQUE_SESSIONS in failed(runner, "build", "--select", "fct_sessions")
+    assert UNIQUE_SESSIONS in failed(runner, "build", "--select", "int_sessions_joined")
+    failed(runner, "build", "--select", "int_sessions_joined", "--empty")
+    assert UNIQUE_SESSIONS in failed(runner, "build", "--select", "int_sessions_joined")
     assert UNIQUE_SESSIONS in failed(runner, "test", "--vars", "{test_scope: full}",
-                                     "--select", "fct_sessions")
+                                     "--select", "int_sessions_joined")
 
     # fixed code, rebuilt with what read the duplicates: the test passes, and the next
     # build's test reads only new rows
     model.write_text(original)
-    assert not failed(runner, "build", "--full-refresh", "--select", "fct_sessions+",
+    assert not failed(runner, "build", "--full-refresh", "--select", "int_sessions_joined+",
                       "--exclude", "test_type:unit")
-    assert not failed(runner, "build", "--select", "fct_sessions")
+    assert not failed(runner, "build", "--select", "int_sessions_joined")
     (passed_run,) = dbt_project.query(
         "select run_id from staging.test_results where test_name = %s and status = 'pass'",
         (UNIQUE_SESSIONS,))[0]
-    (newest,) = dbt_project.query("select max(_written_by_run) from analytics.fct_sessions")[0]
+    (newest,) = dbt_project.query("select max(_written_by_run) from staging.int_sessions_joined")[0]
     assert newest < passed_run
 
     # a bug that writes one old session (a key this build did not mean to rebuild) once more
-    assert SELECTED in original and REBUILT in original
+    assert original.count(REBUILT) == 3
     model.write_text(original.replace(REBUILT, REBUILT.rstrip("\n") + (
-        " or session_id = (select min(session_id) from {{ ref('int_sessions_joined') }})\n")))
+        " or session_id = (select min(session_id) from"
+        " {{ ref('stg_raw_data__user_session_channel') }})\n")))
     load(uri, days[2], append=True)
     assert UNIQUE_SESSIONS in failed(runner, "build", "--exclude", "test_type:unit")
     assert dbt_project.query(
-        "select count(*) from (select session_id from analytics.fct_sessions group by 1 "
+        "select count(*) from (select session_id from staging.int_sessions_joined group by 1 "
         "having count(*) > 1) as duplicated")[0] == (1,)
     model.write_text(original)
-    assert not failed(runner, "build", "--full-refresh", "--select", "fct_sessions+",
+    assert not failed(runner, "build", "--full-refresh", "--select", "int_sessions_joined+",
                       "--exclude", "test_type:unit")
 
     # a row written by hand with an old run's number is outside the new rows: the scoped
     # test passes, the full-scope run (`test_scope: full`, make test-all) finds it
-    dbt_project.query("insert into analytics.fct_sessions select * from analytics.fct_sessions "
-                      "order by session_id limit 1")
+    dbt_project.query("insert into staging.int_sessions_joined select * from "
+                      "staging.int_sessions_joined order by session_id limit 1")
     load(uri, days[3], append=True)
-    assert UNIQUE_SESSIONS not in failed(runner, "build", "--select", "fct_sessions")
+    assert UNIQUE_SESSIONS not in failed(runner, "build", "--select", "int_sessions_joined")
     assert UNIQUE_SESSIONS in failed(runner, "test", "--vars", "{test_scope: full}",
-                                     "--select", "fct_sessions")
+                                     "--select", "int_sessions_joined")
     # and once it failed, the scoped test reads the whole table too
-    assert UNIQUE_SESSIONS in failed(runner, "test", "--select", "fct_sessions")
+    assert UNIQUE_SESSIONS in failed(runner, "test", "--select", "int_sessions_joined")
 
 
 def test_dbt_tests_read_the_whole_relation(dbt_project: DbtProject, tmp_path: Path) -> None:

@@ -6,7 +6,7 @@
     on_schema_change='fail',
     meta={'rebuilt_by': ['user_id', 'event_users']},
     pre_hook=["{{ delete_affected() }}"],
-    indexes=[{'columns': ['user_id']}, {'columns': ['_written_by_run']}] if target.type == 'postgres' else [],
+    indexes=[{'columns': ['user_id']}] if target.type == 'postgres' else [],
     dist='user_id',
     sort=['event_at'],
 ) }}
@@ -48,9 +48,7 @@ final as (
         cast(events.clicked as integer) as clicked,
         cast(events.purchased as integer) as purchased,
         cast(events.paid_amount as integer) as paid_amount,
-        cast(variants.variant_id as varchar(32)) as variant_id,
-        -- the run that wrote this row (the tests named *_in_new_rows read the rows since their last pass)
-        {{ this_run_id() }} as _written_by_run
+        cast(variants.variant_id as varchar(32)) as variant_id
     from events
     left join variants
         on events.user_id = variants.user_id

@@ -7,7 +7,7 @@
     on_schema_change='fail',
     meta={'rebuilt_by': ['session_id', 'sessions']},
     pre_hook=["{{ delete_affected() }}"],
-    indexes=[{'columns': ['session_id']}, {'columns': ['user_id']}, {'columns': ['session_month']}, {'columns': ['_written_by_run']}] if target.type == 'postgres' else [],
+    indexes=[{'columns': ['session_id']}, {'columns': ['user_id']}, {'columns': ['session_month']}] if target.type == 'postgres' else [],
     dist='user_id',
     sort=['session_at'],
 ) }}
@@ -49,9 +49,7 @@ final as (
         cast(is_refunded as boolean) as is_refunded,
         cast(is_conversion as boolean) as is_conversion,
         cast(gross_amount as integer) as gross_amount,
-        cast(net_amount as integer) as net_amount,
-        -- the run that wrote this row (the tests named *_in_new_rows read the rows since their last pass)
-        {{ this_run_id() }} as _written_by_run
+        cast(net_amount as integer) as net_amount
     from sessions
 
 )
