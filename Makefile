@@ -26,7 +26,8 @@ test: install
 
 # Every data test over every row: the tests named *_in_new_rows read the whole relation too.
 # CI runs it after the build; schedule it in production (README: What a test means).
-data-tests-full: install
+data-tests-full: up
+	$(BIN)/warehouse profile
 	$(DBT) test --vars '{test_scope: full}'
 
 install: $(VENV)/.installed

@@ -184,20 +184,28 @@ left join (
     rewritten (rows removed) rebuilds in full every model that reads it, and only those. -#}
 {% macro _raw_tables_read(unique_id) -%}
     {%- set found = [] -%}
+    {%- for node_id in _upstream_nodes(unique_id) if node_id in graph.sources
+            and graph.sources[node_id].source_name == 'raw_data' -%}
+        {%- do found.append(graph.sources[node_id].name) -%}
+    {%- endfor -%}
+    {{ return(found | sort) }}
+{%- endmacro %}
+
+
+{#- Every node (and source) upstream of a node, through any number of models. -#}
+{% macro _upstream_nodes(unique_id) -%}
     {%- set seen = [] -%}
     {%- set queue = graph.nodes[unique_id].depends_on.nodes | list -%}
-    {%- for _ in range(2000) if queue -%}
+    {%- for _ in range(5000) if queue -%}
         {%- set node_id = queue.pop(0) -%}
         {%- if node_id not in seen -%}
             {%- do seen.append(node_id) -%}
-            {%- if node_id in graph.sources and graph.sources[node_id].source_name == 'raw_data' -%}
-                {%- do found.append(graph.sources[node_id].name) -%}
-            {%- elif node_id in graph.nodes -%}
+            {%- if node_id in graph.nodes -%}
                 {%- do queue.extend(graph.nodes[node_id].depends_on.nodes) -%}
             {%- endif -%}
         {%- endif -%}
     {%- endfor -%}
-    {{ return(found | unique | sort) }}
+    {{ return(seen) }}
 {%- endmacro %}
 
 
@@ -257,8 +265,28 @@ left join (
         'attribution_lookback_days': var('attribution_lookback_days'),
         'attribution_half_life_days': var('attribution_half_life_days'),
         'raw_data_tables': var('raw_data_tables'),
+        'code': _code_fingerprint(model.unique_id),
     } -%}
     {{ return(local_md5(tojson(settings, sort_keys=true))) }}
+{%- endmacro %}
+
+
+{#- The code a model's rows are made by: its own SQL and config and those of every model
+    upstream of it, and the checksums of the seeds it reads. A change to any of them rebuilds
+    it, and so everything downstream of a changed model, in full on the next build. (A change
+    to a macro is not seen: `dbt build --full-refresh --select <model>+`.) -#}
+{% macro _code_fingerprint(unique_id) -%}
+    {%- if unique_id not in graph.nodes -%}{{ return('') }}{%- endif -%}
+    {%- set parts = [] -%}
+    {%- for node_id in [unique_id] + _upstream_nodes(unique_id) if node_id in graph.nodes -%}
+        {%- set node = graph.nodes[node_id] -%}
+        {%- if node.resource_type == 'seed' -%}
+            {%- do parts.append(node_id ~ '=' ~ node.checksum.checksum) -%}
+        {%- elif node.resource_type in ('model', 'snapshot') -%}
+            {%- do parts.append(node_id ~ '=' ~ local_md5(node.raw_code ~ '|' ~ tojson(node.config, sort_keys=true))) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(local_md5(parts | sort | join('|'))) }}
 {%- endmacro %}
 
 

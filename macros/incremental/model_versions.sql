@@ -25,7 +25,10 @@
     {%- set unique = local_md5(invocation_id ~ '|' ~ this) -%}
     {%- set names = [this | string] -%}
     {%- set parts = [] -%}
-    {%- set volatile = [model.config.materialized == 'incremental'] -%}
+    {#- an incremental model's rows change whenever it writes; a model that reads the clock
+        (current_date, now(), ...) may have other rows on every run -#}
+    {%- set volatile = [model.config.materialized == 'incremental',
+                        _reads_clock(model.get('compiled_code') or sql)] -%}
     {%- for node_id in _version_inputs(model.unique_id) -%}
         {%- set node = graph.nodes.get(node_id) -%}
         {%- if node is none or node.resource_type == 'snapshot' -%}
@@ -64,6 +67,13 @@
     {%- set state = {'version': version, 'stored': stored.get(this | string)} -%}
     {%- do model.update({cache_key: state}) -%}
     {{ return(state) }}
+{%- endmacro %}
+
+
+{#- Whether SQL reads the clock (comments aside): its result may change from one run to the next. -#}
+{% macro _reads_clock(text) -%}
+    {%- set code = modules.re.sub('--[^\n]*|/[*].*?[*]/', ' ', text or '', flags=modules.re.S) -%}
+    {{ return(modules.re.search('\\b(current_date|current_time|current_timestamp|localtime|localtimestamp|now|getdate|sysdate|timeofday|clock_timestamp|statement_timestamp|transaction_timestamp)\\b', code, flags=modules.re.I) is not none) }}
 {%- endmacro %}
 
 
