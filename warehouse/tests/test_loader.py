@@ -58,6 +58,8 @@ def test_a_replace_is_a_diff_by_content(
 ) -> None:
     """Rows the table holds keep their load; copies are counted (two in the file, two kept);
     a NULL differs from every string; only the difference is added or removed, and logged."""
+    empty = write(tmp_path / "empty", {"user_session_channel.csv": "userid,sessionid,channel\n"})
+    load(warehouse.uri(), empty, tables=["user_session_channel"])
     rows = "userid,sessionid,channel\n1,s1,Google\n1,s1,Google\n2,s2,\n3,s3,Naver\n"
     first = write(tmp_path / "a", {"user_session_channel.csv": rows})
     load_id, _ = load_with_changes(warehouse.uri(), first, tables=["user_session_channel"])
@@ -86,6 +88,8 @@ def test_a_files_load_columns_are_ignored(
 ) -> None:
     """An export that kept `_loaded_at` and `_load_id` (`\\copy ... to csv header`): the
     loader sets both, whatever the file says (a date in the past, or the future)."""
+    load(warehouse.uri(), write(tmp_path / "empty", {"channel.csv": "channelname\n"}),
+         tables=["channel"])
     data = write(tmp_path / "d", {"channel.csv": (
         "channelname,_loaded_at,_load_id\nGoogle,2001-01-01 00:00:00,7\n"
         "Naver,2999-01-01 00:00:00,\n")})

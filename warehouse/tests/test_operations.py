@@ -162,7 +162,7 @@ def test_the_redshift_replace_is_a_diff_by_content(dbt_project: DbtProject,
     sessions = (new / "user_session_channel.csv").read_text().splitlines(keepends=True)
     (new / "user_session_channel.csv").write_text("".join(sessions + sessions[1:2]))  # a copy
     uri = dbt_project.warehouse.uri()
-    load(uri, old)
+    first, _ = load_with_changes(uri, old)
     (old_rows,) = dbt_project.query("select " + " + ".join(
         f"(select count(*) from raw_data.{t.name})" for t in RAW_TABLES))[0]
 
@@ -190,13 +190,18 @@ def test_the_redshift_replace_is_a_diff_by_content(dbt_project: DbtProject,
         conn.close()
 
     logged = {table: (added, removed) for table, added, removed in dbt_project.query(
-        "select raw_table, rows_added, rows_removed from raw_data._loads where load_id = 2")}
+        "select raw_table, rows_added, rows_removed from raw_data._loads where load_id = %s",
+        (first + 1,))}
     assert logged == {**{t.name: (0, 0) for t in RAW_TABLES}, "nps": (0, 1), "channel": (2, 0),
                       "user_session_channel": (1, 0)}
-    # every row the table held and the file still has kept its load (the first one)
+    # every row the table held and the file still has kept its load; only the 3 new are the
+    # script's
     assert dbt_project.query("select " + " + ".join(
-        f"(select count(*) from raw_data.{t.name} where _load_id = 1)"
-        for t in RAW_TABLES))[0] == (old_rows - 1,)
+        f"(select count(*) from raw_data.{t.name} where coalesce(_load_id, 0) <= %(first)s)"
+        for t in RAW_TABLES), {"first": first})[0] == (old_rows - 1,)
+    assert dbt_project.query("select " + " + ".join(
+        f"(select count(*) from raw_data.{t.name} where _load_id = %(first)s + 1)"
+        for t in RAW_TABLES), {"first": first})[0] == (3,)
     # and each table holds exactly its file: the local loader finds nothing to change
     _, changes = load_with_changes(uri, new)
     assert all(change.added == change.removed == 0 for change in changes.values()), changes
