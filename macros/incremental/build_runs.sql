@@ -45,8 +45,12 @@ from {{ runs }}
             ~ _sql_string('pass' if passed else result.status) ~ ' as status, '
             ~ 'cast(' ~ (result.failures if result.failures is not none else 'null') ~ ' as bigint) as failures') -%}
     {%- endfor -%}
-    {%- if not rows -%}{{ return('') }}{%- endif -%}
     {%- set results_table = load_state_relation('test_results') -%}
+    {#- none before the first run's on-run-start hook made it (one refused by the run lock) -#}
+    {%- if not rows or adapter.get_relation(database=results_table.database, schema=results_table.schema,
+                                            identifier=results_table.identifier) is none -%}
+        {{ return('') }}
+    {%- endif -%}
     {%- do run_query('delete from ' ~ results_table ~ ' where test_name in (' ~ _quoted(names) ~ ')') -%}
 insert into {{ results_table }} (test_name, status, failures, run_id, recorded_at)
 select tested.test_name, tested.status, tested.failures, {{ this_run_id() }}, {{ dbt.current_timestamp() }}
