@@ -192,8 +192,12 @@ left join (
 {%- endmacro %}
 
 
-{#- Every node (and source) upstream of a node, through any number of models. -#}
+{#- Every node (and source) upstream of a node, through any number of models. Asked by the
+    load window, the settings fingerprint and the watermark post-hook of every incremental
+    model: computed once per node and context, kept in the `model` mapping as load_window is. -#}
 {% macro _upstream_nodes(unique_id) -%}
+    {%- set cache_key = '_upstream_nodes_' ~ unique_id -%}
+    {%- if model is mapping and model.get(cache_key) is not none -%}{{ return(model[cache_key]) }}{%- endif -%}
     {%- set seen = [] -%}
     {%- set queue = graph.nodes[unique_id].depends_on.nodes | list -%}
     {%- for _ in range(5000) if queue -%}
@@ -205,6 +209,7 @@ left join (
             {%- endif -%}
         {%- endif -%}
     {%- endfor -%}
+    {%- if model is mapping -%}{%- do model.update({cache_key: seen}) -%}{%- endif -%}
     {{ return(seen) }}
 {%- endmacro %}
 

@@ -15,7 +15,7 @@ from warehouse.loader import load
 
 from .conftest import DbtProject, assert_same_rows
 from .test_load_order_properties import NOT_COMPARED
-from .test_test_meaning import copy_project
+from .test_test_meaning import project_copy
 
 pytestmark = pytest.mark.e2e
 
@@ -26,14 +26,18 @@ BUILD = ("build", "--exclude", "test_type:unit",
 PAID = "gross_amount > 0 as is_paid"
 
 
+def loaded_copy(dbt_project: DbtProject, tmp_path: Path, *, scale: float,
+                seed: int) -> tuple[Path, Dbt]:
+    """A generated data set loaded into the test's warehouse, and a copy of the project."""
+    data = tmp_path / "data"
+    generate(data, scale=scale, seed=seed)
+    load(dbt_project.warehouse.uri(), data)
+    return project_copy(dbt_project, tmp_path)
+
+
 def test_a_logic_change_rebuilds_the_model_and_what_reads_it(dbt_project: DbtProject,
                                                              tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    generate(data, scale=0.05, seed=17)
-    load(dbt_project.warehouse.uri(), data)
-    project = copy_project(tmp_path / "project")
-    runner = Dbt(project, dbt_project.profiles_dir, target_path=tmp_path / "target",
-                 log_path=tmp_path / "logs")
+    project, runner = loaded_copy(dbt_project, tmp_path, scale=0.05, seed=17)
     runner.run(*BUILD, "--full-refresh")
     before = dbt_project.table_rows(exclude=NOT_COMPARED)
 
@@ -53,16 +57,11 @@ def test_a_logic_change_rebuilds_the_model_and_what_reads_it(dbt_project: DbtPro
 
 def test_a_model_reading_the_clock_is_rebuilt_every_run(dbt_project: DbtProject,
                                                         tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    generate(data, scale=0.01, seed=19)
-    load(dbt_project.warehouse.uri(), data)
-    project = copy_project(tmp_path / "project")
+    project, runner = loaded_copy(dbt_project, tmp_path, scale=0.01, seed=19)
     (project / "models" / "marts" / "build_day.sql").write_text(
         "{{ config(contract={'enforced': false}) }}\n"
         "select cast(current_date as date) as built_on, count(*) as channels\n"
         "from {{ ref('dim_channels') }}\n")
-    runner = Dbt(project, dbt_project.profiles_dir, target_path=tmp_path / "target",
-                 log_path=tmp_path / "logs")
     runner.run("build", "--select", "+build_day", "--exclude", "resource_type:test",
                "resource_type:unit_test")
     for _ in range(2):

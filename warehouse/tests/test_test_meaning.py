@@ -26,12 +26,15 @@ UNIQUE_SESSIONS = "unique_in_new_rows_int_sessions_joined_session_id"
 REBUILT = "    where {{ in_affected('session_id', 'sessions', window) }}\n"
 
 
-def copy_project(destination: Path) -> Path:
-    """The project's files, without what a build or an install leaves."""
-    shutil.copytree(PROJECT_ROOT, destination, ignore=shutil.ignore_patterns(
+def project_copy(dbt_project: DbtProject, tmp_path: Path) -> tuple[Path, Dbt]:
+    """A copy of the project's files (without what a build or an install leaves), to change
+    freely, and a dbt runner for it on the test's warehouse."""
+    project = tmp_path / "project"
+    shutil.copytree(PROJECT_ROOT, project, ignore=shutil.ignore_patterns(
         ".venv", ".warehouse", "target", "logs", ".git", "__pycache__", ".*_cache",
         "profiles.yml", "node_modules"))
-    return destination
+    return project, Dbt(project, dbt_project.profiles_dir, target_path=tmp_path / "target",
+                        log_path=tmp_path / "logs")
 
 
 def failed(runner: Dbt, *args: str) -> set[str]:
@@ -50,9 +53,7 @@ def test_a_failing_test_stays_failing_until_the_rows_are_fixed(dbt_project: DbtP
         generate(day, scale=0.01, seed=5 + number)
     uri = dbt_project.warehouse.uri()
     load(uri, days[0])
-    project = copy_project(tmp_path / "project")
-    runner = Dbt(project, dbt_project.profiles_dir, target_path=tmp_path / "target",
-                 log_path=tmp_path / "logs")
+    project, runner = project_copy(dbt_project, tmp_path)
     model = project / "models" / "intermediate" / "int_sessions_joined.sql"
     original = model.read_text()
     assert not failed(runner, "build", "--full-refresh", "--exclude", "test_type:unit")
