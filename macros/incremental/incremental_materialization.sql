@@ -22,10 +22,6 @@
     {%- if existing_relation is none or existing_relation.is_view or should_full_refresh()
             or not model.config.meta.get('no_op_when_nothing_new', true)
             or not load_window().empty -%}
-        {%- set staging = stage_affected_sql(sql) -%}
-        {%- if staging | trim -%}
-            {%- call statement('stage_affected', auto_begin=true) -%}{{ staging }}{%- endcall -%}
-        {%- endif -%}
         {{ return(dbt.materialization_incremental_default()) }}
     {%- endif -%}
 

@@ -36,6 +36,7 @@
             ~ 'steps bigint, rebuilt_until timestamp, recorded_at timestamp',
         'build_runs': 'run_id integer, invocation_id varchar(64), started_at timestamp',
         'test_results': 'test_name varchar(512), status varchar(16), failures bigint, run_id integer, recorded_at timestamp',
+        'changed_key_windows': 'model_name varchar(512), since timestamp, until timestamp, recorded_at timestamp',
     }) }}
 {%- endmacro %}
 
@@ -135,11 +136,22 @@ left join (
         {%- set node = graph.nodes[node_id] -%}
         {%- do upstream.append("'" ~ api.Relation.create(database=node.database, schema=node.schema, identifier=node.alias) ~ "'") -%}
     {%- endfor -%}
+    {%- set is_changed_keys = model.config.meta.get('changed_keys', false) -%}
+    {%- set consumers = [] -%}
+    {%- for node_id in (_changed_keys_consumers(model.unique_id) if is_changed_keys else []) -%}
+        {%- set node = graph.nodes[node_id] -%}
+        {%- do consumers.append("'" ~ api.Relation.create(database=node.database, schema=node.schema, identifier=node.alias) ~ "'") -%}
+    {%- endfor -%}
     {%- set query -%}
         select
             (select max(cutoff) from {{ checkpoints }} where invocation_id = '{{ invocation_id }}') as run_cutoff,
             (select max(cutoff) from {{ checkpoints }}) as latest_cutoff,
+            {%- if is_changed_keys %}
+            {#- a changed-keys model: from the oldest watermark of the models that read it -#}
+            (select min(loaded_until) from {{ watermarks }} where model_name in ({{ consumers | join(', ') if consumers else "''" }})) as since,
+            {%- else %}
             (select max(loaded_until) from {{ watermarks }} where model_name = '{{ this }}') as since,
+            {%- endif %}
             (select max(settings_fingerprint) from {{ watermarks }} where model_name = '{{ this }}') as fingerprint,
             {%- if upstream %}
             (select min(loaded_until) from {{ watermarks }} where model_name in ({{ upstream | join(', ') }})) as upstream_until,
@@ -171,12 +183,60 @@ left join (
         {%- set until = none -%}{#- an upstream model was never built: nothing is known yet -#}
     {%- endif -%}
     {%- set since = row['since'] -%}
-    {%- set full = (not is_incremental()) or since is none or until is none or row['rewritten_at'] is not none
-        or row['fingerprint'] != results_settings_fingerprint() -%}
+    {%- if is_changed_keys -%}
+        {#- never full: with no consumer built yet, nothing to list -#}
+        {%- set since = since if since is not none else until -%}
+        {%- set full = false -%}
+    {%- else -%}
+        {%- set full = (not is_incremental()) or since is none or until is none or row['rewritten_at'] is not none
+            or row['fingerprint'] != results_settings_fingerprint()
+            or not _changed_keys_cover(since, until) -%}
+    {%- endif -%}
     {%- set until_sql = "cast('" ~ until ~ "' as timestamp)" if until is not none else "cast('1900-01-01' as timestamp)" -%}
     {%- set since_sql = "cast('" ~ since ~ "' as timestamp)" if since is not none else fallback.since -%}
     {{ return({'since': since_sql, 'until': until_sql, 'full': full,
-               'empty': (not full) and until <= since}) }}
+               'empty': (not full) and (until is none or since is none or until <= since)}) }}
+{%- endmacro %}
+
+
+{#- The incremental models that read a changed-keys model, directly or through other
+    changed-keys models. -#}
+{% macro _changed_keys_consumers(unique_id) -%}
+    {%- set found = [] -%}
+    {%- set seen = [] -%}
+    {%- set queue = [unique_id] -%}
+    {%- for _ in range(200) if queue -%}
+        {%- set parent_id = queue.pop(0) -%}
+        {%- for node_id, node in graph.nodes.items() if node.resource_type == 'model'
+                and parent_id in node.depends_on.nodes and node_id not in seen -%}
+            {%- do seen.append(node_id) -%}
+            {%- if node.config.meta.get('changed_keys', false) -%}
+                {%- do queue.append(node_id) -%}
+            {%- elif node.config.materialized == 'incremental' -%}
+                {%- do found.append(node_id) -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {{ return(found) }}
+{%- endmacro %}
+
+
+{#- Whether the changed-keys models the current model reads were built for a window holding
+    its own (since, until): not where one was left out of the run (`--select` of a few
+    models), or built before the models it reads caught up. -#}
+{% macro _changed_keys_cover(since, until) -%}
+    {%- if since is none or until is none or until <= since -%}{{ return(true) }}{%- endif -%}
+    {%- set names = [] -%}
+    {%- for node_id in model.depends_on.nodes if node_id in graph.nodes
+            and graph.nodes[node_id].config.meta.get('changed_keys', false) -%}
+        {%- set node = graph.nodes[node_id] -%}
+        {%- do names.append(api.Relation.create(database=node.database, schema=node.schema, identifier=node.alias) | string) -%}
+    {%- endfor -%}
+    {%- if not names -%}{{ return(true) }}{%- endif -%}
+    {%- set covered = run_query('select count(*) from ' ~ load_state_relation('changed_key_windows')
+        ~ ' where model_name in (' ~ _quoted(names) ~ ')'
+        ~ " and since <= cast('" ~ since ~ "' as timestamp) and until >= cast('" ~ until ~ "' as timestamp)") -%}
+    {{ return(covered.rows | length > 0 and covered.rows[0][0] == names | length) }}
 {%- endmacro %}
 
 
@@ -318,6 +378,6 @@ from {{ this }}
 where
     {{ column }} is not null
     {%- if is_incremental() %}
-    and {{ in_affected(rebuilt_by[0], rebuilt_by[1], window) }}
+    and {{ in_rebuilt_keys(window) }}
     {%- endif %}
 {%- endmacro %}

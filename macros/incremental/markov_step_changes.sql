@@ -74,7 +74,7 @@ drop table if exists {{ touches }};
 create temporary table {{ touches }} as
 select journey_id, journey_month, converted, channel, touch_position, touch_count
 from {{ this }}
-where {{ in_affected(model.config.meta.rebuilt_by[0], model.config.meta.rebuilt_by[1], window) }};
+where {{ in_rebuilt_keys(window) }};
 insert into {{ changes }} (model_name, month, from_name, to_name, steps, rebuilt_until, recorded_at)
 select
     '{{ this }}',

@@ -2,17 +2,16 @@
     A custom incremental strategy, `replace_affected`, for a model that reads its own previous
     rows: unlike a pre-hook delete, the delete runs after the model's select has been staged
     in a temporary table, so the select still sees the rows it replaces. In one transaction:
-    delete the rows of the keys the run rebuilds (meta `rebuilt_by: [column, kind]`), then
+    delete the rows of the keys the run rebuilds (meta `rebuilt_by: [column, keys model, key]`), then
     insert the staged rows. Both dbt-postgres and dbt-redshift run it.
 -#}
 {% macro get_incremental_replace_affected_sql(arg_dict) -%}
     {%- set target = arg_dict['target_relation'] -%}
     {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
-    {%- set rebuilt_by = model.config.meta.rebuilt_by -%}
     {%- set window = load_window() -%}
     {%- if not window.empty %}
 delete from {{ target }}
-where {{ in_affected(rebuilt_by[0], rebuilt_by[1], window) }};
+where {{ in_rebuilt_keys(window) }};
     {%- endif %}
 insert into {{ target }} ({{ columns }})
 select {{ columns }}

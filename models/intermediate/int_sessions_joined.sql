@@ -7,8 +7,8 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    meta={'rebuilt_by': ['session_id', 'sessions']},
-    pre_hook=["{{ delete_affected() }}"],
+    meta={'rebuilt_by': ['session_id', 'stg_raw_data__changed_sessions', 'session_id']},
+    pre_hook=["{{ delete_changed() }}"],
     post_hook=["{{ analyze_table() }}"],
     indexes=[{'columns': ['session_id']}, {'columns': ['user_id', 'session_at']}, {'columns': ['session_month']}, {'columns': ['_written_by_run']}] if target.type == 'postgres' else [],
     dist='user_id',
@@ -26,7 +26,7 @@ sessions as (
         user_id,
         channel
     from {{ ref('stg_raw_data__user_session_channel') }}
-    where {{ in_affected('session_id', 'sessions', window) }}
+    where {{ in_changed('session_id', ref('stg_raw_data__changed_sessions'), 'session_id', window) }}
 
 ),
 
@@ -36,7 +36,7 @@ session_timestamps as (
         session_id,
         session_at
     from {{ ref('stg_raw_data__session_timestamp') }}
-    where {{ in_affected('session_id', 'sessions', window) }}
+    where {{ in_changed('session_id', ref('stg_raw_data__changed_sessions'), 'session_id', window) }}
 
 ),
 
@@ -47,7 +47,7 @@ transactions as (
         is_refunded,
         amount
     from {{ ref('stg_raw_data__session_transaction') }}
-    where {{ in_affected('session_id', 'sessions', window) }}
+    where {{ in_changed('session_id', ref('stg_raw_data__changed_sessions'), 'session_id', window) }}
 
 ),
 

@@ -8,8 +8,8 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    meta={'rebuilt_by': ['month', 'session_months']},
-    pre_hook=["{{ delete_affected() }}"],
+    meta={'rebuilt_by': ['month', 'stg_raw_data__changed_session_months', 'month']},
+    pre_hook=["{{ delete_changed() }}"],
     post_hook=["{{ analyze_table() }}"],
     indexes=[{'columns': ['month']}] if target.type == 'postgres' else [],
     dist='user_id',
@@ -29,8 +29,8 @@ sessions as (
         is_paid,
         gross_amount,
         net_amount
-    from {{ ref('fct_sessions') }}
-    where {{ in_affected('session_month', 'session_months', window) }}
+    from {{ ref('int_sessions_joined') }}
+    where {{ in_changed('session_month', ref('stg_raw_data__changed_session_months'), 'month', window) }}
 
 ),
 

@@ -137,7 +137,8 @@ def test_a_returning_user_moves_their_open_journey_to_a_later_month(
     history = "select count(distinct built_at) from analytics.raw_data_quality_history"
     builds_before = dbt_project.query(history)[0][0]
     build(dbt_project, "nothing new")
-    assert _models(dbt_project) - {"raw_data_quality_history"} == _no_op_models(dbt_project)
+    assert _models(dbt_project) - {"raw_data_quality_history"} - _changed_keys_models(dbt_project) \
+        == _no_op_models(dbt_project) - _changed_keys_models(dbt_project)
     assert dbt_project.query(history)[0][0] == builds_before + 1
     assert_same_rows(dbt_project.table_rows(exclude=NOT_COMPARED), incremental)
 
@@ -192,6 +193,11 @@ def _model_messages(project: DbtProject) -> dict[str, str]:
             for result in results["results"] if result["unique_id"].startswith("model.")}
 
 
+def _changed_keys_models(project: DbtProject) -> set[str]:
+    """The changed-keys models: rebuilt as a window closes (they then list nothing)."""
+    return {name for name in _models(project) if name.startswith(("stg_raw_data__changed_", "int_changed_"))}
+
+
 def _models(project: DbtProject) -> set[str]:
     """Every model built in the warehouse (each stores its version)."""
     return {name.strip('"') for (name,) in project.query(
@@ -227,13 +233,14 @@ def test_a_table_is_rebuilt_exactly_when_what_it_reads_changed(
     # the same var again, nothing.
     build(dbt_project, "a new markov_max_channels", "--vars", "{markov_max_channels: 23}")
     rebuilt = {name for name, message in _model_messages(dbt_project).items()
-               if not message.startswith("NO-OP")}
+               if not message.startswith("NO-OP")} - _changed_keys_models(dbt_project)
     assert rebuilt == {"int_markov_removal_effects_monthly", "int_markov_attribution_monthly",
                        "channel_removal_effects_monthly", "channel_attribution_monthly",
                        "channel_performance_monthly", "channel_roas_monthly",
                        "raw_data_quality_history"}, rebuilt
     build(dbt_project, "the same var again", "--vars", "{markov_max_channels: 23}")
-    assert _models(dbt_project) - {"raw_data_quality_history"} == _no_op_models(dbt_project)
+    assert _models(dbt_project) - {"raw_data_quality_history"} - _changed_keys_models(dbt_project) \
+        == _no_op_models(dbt_project) - _changed_keys_models(dbt_project)
 
     dbt_project.dbt(*BUILD, "--full-refresh")
     assert_same_rows(dbt_project.table_rows(exclude=NOT_COMPARED), incremental)

@@ -6,8 +6,8 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    meta={'rebuilt_by': ['month', 'session_months']},
-    pre_hook=["{{ delete_affected() }}"],
+    meta={'rebuilt_by': ['month', 'stg_raw_data__changed_session_months', 'month']},
+    pre_hook=["{{ delete_changed() }}"],
     dist='all',
     sort=['month'],
     backup=false,
@@ -22,7 +22,7 @@ users_monthly as (
         month,
         user_id
     from {{ ref('int_sessions_monthly_by_user') }}
-    where {{ in_affected('month', 'session_months', window) }}
+    where {{ in_changed('month', ref('stg_raw_data__changed_session_months'), 'month', window) }}
 
 ),
 

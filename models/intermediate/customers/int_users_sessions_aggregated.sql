@@ -1,6 +1,7 @@
 {#- One row per user with a clean session: first and last session and channel (ties on time
     broken by session_id), session counts and revenue. A table, incremental by user: a run
-    rewrites the users any re-decided session names (in any version of its channel row).
+    rewrites the users any changed session names (in any version of its channel row:
+    stg_raw_data__changed_session_users).
     - A user any of whose re-decided sessions existed before (a late timestamp or transaction,
       a conflicting copy, a vanished row) is recomputed from all of their sessions.
     - A user whose re-decided sessions are all new (every row of them, in the three session
@@ -13,7 +14,7 @@
     materialized='incremental',
     incremental_strategy='replace_affected',
     on_schema_change='fail',
-    meta={'rebuilt_by': ['user_id', 'session_users']},
+    meta={'rebuilt_by': ['user_id', 'stg_raw_data__changed_session_users', 'user_id']},
     post_hook=["{{ analyze_table() }}"],
     indexes=[{'columns': ['user_id']}] if target.type == 'postgres' else [],
     dist='user_id',
@@ -22,57 +23,42 @@
 ) }}
 {%- set window = load_window() %}
 {%- set merging = is_incremental() and not window.full and not window.empty %}
-{%- set session_tables = ['user_session_channel', 'session_timestamp', 'session_transaction'] %}
+{#- set outside the branches, so parsing (never incremental) records every model read -#}
+{%- set changed_sessions = ref('stg_raw_data__changed_sessions') %}
+{%- set changed_session_versions = ref('stg_raw_data__changed_session_versions') %}
 
 with
 
 {% if merging -%}
-rows_of_redecided_sessions as (
-
-    {%- for table in session_tables %}
-    select
-        sessionid,
-        first_loaded_at,
-        raw_copies
-    from {{ ref('base_raw_data__' ~ table) }}
-    where sessionid in ({{ affected_keys('sessions', window) }})
-    {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
-
-),
-
 new_sessions as (
 
     -- nothing of these sessions was there before this run's window
-    select sessionid as session_id
-    from rows_of_redecided_sessions
-    group by sessionid
-    having
-        min(first_loaded_at) > {{ window.since }}
-        and max(raw_copies) = 1
-        and count(first_loaded_at) = count(*)
+    select session_id
+    from {{ changed_sessions }}
+    where
+        first_loaded_at > {{ window.since }}
+        and is_loaded_once
 
 ),
 
 users_recomputed as (
 
-    -- every user any version of a re-decided session that is not new names
-    select distinct userid as user_id
-    from {{ ref('base_raw_data__user_session_channel') }}
+    -- every user any version of a changed session that is not new names
+    select distinct user_id
+    from {{ changed_session_versions }}
     where
-        userid is not null
-        and sessionid in ({{ affected_keys('sessions', window) }})
-        and sessionid not in (select new_sessions.session_id from new_sessions)
+        user_id is not null
+        and session_id not in (select new_sessions.session_id from new_sessions)
 
 ),
 
 users_merged as (
 
-    select userid as user_id
-    from {{ ref('base_raw_data__user_session_channel') }}
+    select user_id
+    from {{ changed_session_versions }}
     where
-        userid is not null
-        and sessionid in (select new_sessions.session_id from new_sessions)
+        user_id is not null
+        and session_id in (select new_sessions.session_id from new_sessions)
     except
     select user_id from users_recomputed
 
@@ -95,7 +81,7 @@ sessions as (
     {%- else -%}
     select {{ session_columns }}
     from {{ ref('int_sessions_joined') }}
-    where {{ in_affected('user_id', 'session_users', window) }}
+    where {{ in_changed('user_id', ref('stg_raw_data__changed_session_users'), 'user_id', window) }}
     {%- endif %}
 
 ),

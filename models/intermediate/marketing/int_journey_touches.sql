@@ -14,8 +14,8 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    meta={'rebuilt_by': ['journey_id', 'journeys']},
-    pre_hook=["{{ log_rebuilt_keys('journey_month') }}", "{{ log_markov_step_changes(-1) }}", "{{ delete_affected() }}"],
+    meta={'rebuilt_by': ['journey_id', 'int_changed_journeys', 'journey_id']},
+    pre_hook=["{{ log_rebuilt_keys('journey_month') }}", "{{ log_markov_step_changes(-1) }}", "{{ delete_changed() }}"],
     post_hook=["{{ analyze_table() }}", "{{ log_rebuilt_keys('journey_month', written=true) }}", "{{ log_markov_step_changes(1) }}"],
     indexes=[{'columns': ['journey_id']}, {'columns': ['journey_month']}, {'columns': ['_written_by_run']}] if target.type == 'postgres' else [],
     dist='journey_id',
@@ -23,6 +23,8 @@
     backup=false,
 ) }}
 {%- set window = load_window() %}
+{#- the journeys its pre-hook deletes before the rows below are written (meta rebuilt_by) -#}
+{%- do ref('int_changed_journeys') %}
 {%- set lookback_days = attribution_lookback_days() -%}
 {#- In seconds, as int_touchpoints_weighted does, so a fractional lookback works on Redshift. -#}
 {%- set lookback_seconds = (lookback_days * 86400) | round | int -%}
@@ -42,7 +44,7 @@ touchpoints as (
         touch_position,
         touch_count
     from {{ ref('int_touchpoints_weighted') }}
-    where {{ in_affected('conversion_session_id', 'conversions', window) }}
+    where {{ in_changed('conversion_session_id', ref('int_changed_conversions'), 'conversion_session_id', window) }}
 
 ),
 
@@ -53,7 +55,7 @@ latest_sessions as (
         user_id,
         last_session_at as last_at
     from {{ ref('int_users_sessions_aggregated') }}
-    where {{ in_affected('user_id', 'session_users', window) }}
+    where {{ in_changed('user_id', ref('stg_raw_data__changed_session_users'), 'user_id', window) }}
 
 ),
 

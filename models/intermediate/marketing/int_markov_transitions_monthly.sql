@@ -13,7 +13,7 @@
     materialized='incremental',
     incremental_strategy='replace_affected',
     on_schema_change='fail',
-    meta={'rebuilt_by': ['month', 'rebuilt:int_journey_touches']},
+    meta={'rebuilt_by': ['month', 'log:int_journey_touches', 'month']},
     post_hook=["{{ analyze_table() }}"],
     dist='all',
     sort=['month'],
@@ -36,7 +36,7 @@ touches as (
         touch_position,
         touch_count
     from {{ ref('int_journey_touches') }}
-    where {{ in_affected('journey_month', 'rebuilt:int_journey_touches', window) }}
+    where {{ in_rebuilt_log('journey_month', ref('int_journey_touches'), window) }}
 
 ),
 
@@ -54,7 +54,7 @@ previous_counts as (
         to_name,
         transitions
     from {{ this }}
-    where {{ in_affected('month', 'rebuilt:int_journey_touches', window) }}
+    where {{ in_rebuilt_log('month', ref('int_journey_touches'), window) }}
 
 ),
 

@@ -9,9 +9,9 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    meta={'rebuilt_by': ['conversion_date', 'conversion_days']},
-    pre_hook=["{{ log_rebuilt_keys('conversion_month') }}", "{{ delete_affected() }}"],
-    post_hook=["{{ analyze_table() }}", "{{ log_rebuilt_keys('conversion_month', written=true) }}"],
+    meta={'rebuilt_by': ['conversion_date', 'int_changed_conversions', 'conversion_date']},
+    pre_hook=["{{ delete_changed() }}"],
+    post_hook=["{{ analyze_table() }}"],
     indexes=[{'columns': ['conversion_date']}, {'columns': ['conversion_month']}] if target.type == 'postgres' else [],
     dist='all',
     sort=['conversion_date'],
@@ -34,12 +34,12 @@ touchpoints as (
         {%- endfor %}
     from {{ ref('int_touchpoints_weighted') }}
     where
-        {{ in_affected('cast(conversion_at as date)', 'conversion_days', window) }}
+        {{ in_changed('cast(conversion_at as date)', ref('int_changed_conversions'), 'conversion_date', window) }}
         {%- if not window.full and not window.empty %}
         -- implied by the days, and found by the conversion_month index (sort key on Redshift)
         and conversion_month in (
-            select distinct cast({{ dbt.date_trunc('month', 'days.conversion_date') }} as date)
-            from ({{ affected_keys('conversion_days', window) }}) as days
+            select changed_conversions.conversion_month
+            from {{ ref('int_changed_conversions') }} as changed_conversions
         )
         {%- endif %}
 

@@ -7,8 +7,8 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    meta={'rebuilt_by': ['month', 'rebuilt:int_rule_based_attribution_daily']},
-    pre_hook=["{{ delete_affected() }}"],
+    meta={'rebuilt_by': ['month', 'int_changed_conversions', 'conversion_month']},
+    pre_hook=["{{ delete_changed() }}"],
     dist='all',
     sort=['month'],
     backup=false,
@@ -26,7 +26,7 @@ daily_credits as (
         credit,
         revenue_credit
     from {{ ref('int_rule_based_attribution_daily') }}
-    where {{ in_affected('conversion_month', 'rebuilt:int_rule_based_attribution_daily', window) }}
+    where {{ in_changed('conversion_month', ref('int_changed_conversions'), 'conversion_month', window) }}
 
 ),
 

@@ -7,8 +7,8 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    meta={'rebuilt_by': ['month', 'session_months']},
-    pre_hook=["{{ delete_affected() }}"],
+    meta={'rebuilt_by': ['month', 'stg_raw_data__changed_session_months', 'month']},
+    pre_hook=["{{ delete_changed() }}"],
     post_hook=["{{ analyze_table() }}"],
     dist='all',
     sort=['month'],
@@ -29,7 +29,7 @@ users_channels as (
         gross_revenue,
         net_revenue
     from {{ ref('int_sessions_monthly_by_user_channel') }}
-    where {{ in_affected('month', 'session_months', window) }}
+    where {{ in_changed('month', ref('stg_raw_data__changed_session_months'), 'month', window) }}
 
 ),
 

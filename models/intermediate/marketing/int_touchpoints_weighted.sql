@@ -9,7 +9,7 @@
     materialized='incremental',
     incremental_strategy='replace_affected',
     on_schema_change='fail',
-    meta={'rebuilt_by': ['conversion_session_id', 'conversions']},
+    meta={'rebuilt_by': ['conversion_session_id', 'int_changed_conversions', 'conversion_session_id']},
     post_hook=["{{ analyze_table() }}"],
     indexes=[{'columns': ['conversion_session_id']}, {'columns': ['conversion_month']}, {'columns': ['user_id', 'conversion_at']}, {'columns': ['_written_by_run']}] if target.type == 'postgres' else [],
     dist='user_id',
@@ -33,7 +33,7 @@ conversions as (
     from {{ ref('int_sessions_joined') }}
     where
         is_conversion
-        and {{ in_affected('session_id', 'conversions', window) }}
+        and {{ in_changed('session_id', ref('int_changed_conversions'), 'conversion_session_id', window) }}
 
 ),
 

@@ -4,8 +4,8 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    meta={'rebuilt_by': ['month', 'nps_months']},
-    pre_hook=["{{ delete_affected() }}"],
+    meta={'rebuilt_by': ['month', 'stg_raw_data__changed_nps_months', 'month']},
+    pre_hook=["{{ delete_changed() }}"],
     dist='all',
     sort=['month'],
 ) }}
@@ -19,7 +19,7 @@ responses as (
         responded_at,
         score
     from {{ ref('stg_raw_data__nps') }}
-    where {{ in_affected('cast(' ~ dbt.date_trunc('month', 'responded_at') ~ ' as date)', 'nps_months', window) }}
+    where {{ in_changed('cast(' ~ dbt.date_trunc('month', 'responded_at') ~ ' as date)', ref('stg_raw_data__changed_nps_months'), 'month', window) }}
 
 ),
 

@@ -12,6 +12,11 @@
     sort=['source_table'],
 ) }}
 {%- set window = load_window() %}
+{%- set changed_sessions = ref('stg_raw_data__changed_sessions') %}
+{%- set base_models = {} %}
+{%- for table in raw_data_tables() %}
+    {%- do base_models.update({table: ref('base_raw_data__' ~ table)}) %}
+{%- endfor %}
 
 with
 
@@ -24,7 +29,7 @@ with
         {{ raw_record_text(spec.key, separator='|', with_names=false) }} as record_key,
         quarantine_reason as reason,
         {{ raw_record_text(spec.columns) }} as record
-    from {{ quarantine_partition_rows(table, window) }} as partition_rows
+    from {{ quarantine_partition_rows(table, base_models[table], changed_sessions, window) }} as partition_rows
     where quarantine_reason is not null
 
 ),
@@ -33,8 +38,8 @@ with
 sessions_missing_timestamp as (
 
     {{ rows_failing_cross_check(
-        'user_session_channel', 'stg_raw_data__user_session_channel', 'session_id',
-        'missing_timestamp', window,
+        'user_session_channel', base_models['user_session_channel'], changed_sessions,
+        ref('stg_raw_data__user_session_channel'), 'session_id', 'missing_timestamp', window,
     ) }}
 
 ),
@@ -42,8 +47,8 @@ sessions_missing_timestamp as (
 orphan_timestamps as (
 
     {{ rows_failing_cross_check(
-        'session_timestamp', 'stg_raw_data__session_timestamp', 'session_id',
-        'orphan_timestamp', window,
+        'session_timestamp', base_models['session_timestamp'], changed_sessions,
+        ref('stg_raw_data__session_timestamp'), 'session_id', 'orphan_timestamp', window,
     ) }}
 
 ),
@@ -51,8 +56,8 @@ orphan_timestamps as (
 orphan_transactions as (
 
     {{ rows_failing_cross_check(
-        'session_transaction', 'stg_raw_data__session_transaction', 'session_id',
-        'orphan_transaction', window,
+        'session_transaction', base_models['session_transaction'], changed_sessions,
+        ref('stg_raw_data__session_transaction'), 'session_id', 'orphan_transaction', window,
     ) }}
 
 ),

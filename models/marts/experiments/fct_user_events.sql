@@ -4,8 +4,8 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    meta={'rebuilt_by': ['user_id', 'event_users']},
-    pre_hook=["{{ delete_affected() }}"],
+    meta={'rebuilt_by': ['user_id', 'stg_raw_data__changed_event_users', 'user_id']},
+    pre_hook=["{{ delete_changed() }}"],
     indexes=[{'columns': ['user_id']}] if target.type == 'postgres' else [],
     dist='user_id',
     sort=['event_at'],
@@ -24,7 +24,7 @@ events as (
         purchased,
         paid_amount
     from {{ ref('stg_raw_data__user_event') }}
-    where {{ in_affected('user_id', 'event_users', window) }}
+    where {{ in_changed('user_id', ref('stg_raw_data__changed_event_users'), 'user_id', window) }}
 
 ),
 
@@ -34,7 +34,7 @@ variants as (
         user_id,
         variant_id
     from {{ ref('stg_raw_data__user_variant') }}
-    where {{ in_affected('user_id', 'event_users', window) }}
+    where {{ in_changed('user_id', ref('stg_raw_data__changed_event_users'), 'user_id', window) }}
 
 ),
 

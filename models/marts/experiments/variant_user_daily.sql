@@ -4,8 +4,8 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    meta={'rebuilt_by': ['user_id', 'event_users']},
-    pre_hook=["{{ delete_affected() }}"],
+    meta={'rebuilt_by': ['user_id', 'stg_raw_data__changed_event_users', 'user_id']},
+    pre_hook=["{{ delete_changed() }}"],
     dist='user_id',
     sort=['event_date'],
 ) }}
@@ -26,7 +26,7 @@ events as (
     from {{ ref('fct_user_events') }}
     where
         variant_id is not null
-        and {{ in_affected('user_id', 'event_users', window) }}
+        and {{ in_changed('user_id', ref('stg_raw_data__changed_event_users'), 'user_id', window) }}
 
 ),
 
@@ -37,7 +37,7 @@ attributes as (
         age,
         gender
     from {{ ref('int_user_attributes_latest') }}
-    where {{ in_affected('user_id', 'event_users', window) }}
+    where {{ in_changed('user_id', ref('stg_raw_data__changed_event_users'), 'user_id', window) }}
 
 ),
 

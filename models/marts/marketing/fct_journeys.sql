@@ -5,8 +5,8 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    meta={'rebuilt_by': ['journey_id', 'journeys']},
-    pre_hook=["{{ delete_affected() }}"],
+    meta={'rebuilt_by': ['journey_id', 'int_changed_journeys', 'journey_id']},
+    pre_hook=["{{ delete_changed() }}"],
     indexes=[{'columns': ['journey_id']}] if target.type == 'postgres' else [],
     dist='user_id',
     sort=['journey_month'],
@@ -28,7 +28,7 @@ journey_touches as (
         is_first_touch_on_channel,
         net_revenue
     from {{ ref('int_journey_touches') }}
-    where {{ in_affected('journey_id', 'journeys', window) }}
+    where {{ in_changed('journey_id', ref('int_changed_journeys'), 'journey_id', window) }}
 
 ),
 

@@ -5,8 +5,8 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    meta={'rebuilt_by': ['session_id', 'sessions']},
-    pre_hook=["{{ delete_affected() }}"],
+    meta={'rebuilt_by': ['session_id', 'stg_raw_data__changed_sessions', 'session_id']},
+    pre_hook=["{{ delete_changed() }}"],
     indexes=[{'columns': ['session_id']}, {'columns': ['user_id']}, {'columns': ['session_month']}] if target.type == 'postgres' else [],
     dist='user_id',
     sort=['session_at'],
@@ -31,7 +31,7 @@ sessions as (
         gross_amount,
         net_amount
     from {{ ref('int_sessions_joined') }}
-    where {{ in_affected('session_id', 'sessions', window) }}
+    where {{ in_changed('session_id', ref('stg_raw_data__changed_sessions'), 'session_id', window) }}
 
 ),
 

@@ -5,8 +5,8 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    meta={'rebuilt_by': ['session_id', 'sessions']},
-    pre_hook=["{{ delete_affected() }}"],
+    meta={'rebuilt_by': ['session_id', 'stg_raw_data__changed_sessions', 'session_id']},
+    pre_hook=["{{ delete_changed() }}"],
     post_hook=["{{ analyze_table() }}"],
     indexes=[{'columns': ['session_id']}, {'columns': ['user_id']}, {'columns': ['_written_by_run']}] if target.type == 'postgres' else [],
     dist='session_id',
@@ -26,7 +26,7 @@ checked_sessions as (
     from {{ ref('base_raw_data__user_session_channel') }}
     where
         quarantine_reason is null
-        and {{ in_affected('sessionid', 'sessions', window) }}
+        and {{ in_changed('sessionid', ref('stg_raw_data__changed_sessions'), 'session_id', window) }}
 
 ),
 
@@ -36,7 +36,7 @@ checked_timestamps as (
     from {{ ref('base_raw_data__session_timestamp') }}
     where
         quarantine_reason is null
-        and {{ in_affected('sessionid', 'sessions', window) }}
+        and {{ in_changed('sessionid', ref('stg_raw_data__changed_sessions'), 'session_id', window) }}
 
 ),
 
