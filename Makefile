@@ -13,8 +13,9 @@ build: install
 	$(DBT) source freshness
 	$(DBT) build
 	$(DBT) docs generate
-	@# The local production manifest, where `dbt build --target dev --defer` finds it (DBT_STATE).
-	mkdir -p $(STATE_LOCAL) && cp target/manifest.json $(STATE_LOCAL)/manifest.json
+	@# The local production manifest, where `dbt build --target dev --defer` finds it (DBT_STATE),
+	@# and its vars (dbt_project.yml), which slim CI compares (make slim-ci STATE=$(STATE_LOCAL)).
+	mkdir -p $(STATE_LOCAL) && cp target/manifest.json dbt_project.yml $(STATE_LOCAL)/
 
 # The test files run on TEST_WORKERS processes (pytest-xdist), each with its own throw-away
 # warehouse; a file's tests stay together, in order, on one worker, and the files start longest
