@@ -278,10 +278,11 @@ def _percent(move: CreditMove, before: Decimal, after: Decimal) -> str:
 
 
 def markdown(diffs: Sequence[MartDiff], removed: Sequence[str], *, schema: str,
-             threshold: float, limit: int) -> str:
+             threshold: float, limit: int, notes: Sequence[str] = ()) -> str:
     """The summary a reviewer reads: per changed mart its row counts before and after, and per
     attribution mart the credit that moved by more than `threshold` percent, largest first."""
     lines = [f"## Data diff: `{schema}` against production", ""]
+    lines += [f"> {note}\n" for note in notes]
     if not diffs and not removed:
         lines.append("Slim CI built no mart: nothing to compare.")
         return "\n".join(lines) + "\n"
@@ -344,4 +345,8 @@ def run(uri: str, ci_target: Path, state_dir: Path, schema: str, *,
     if threshold < 0 or limit < 0:
         raise DataDiffError("the threshold and the limit must not be negative")
     marts, removed = changed_marts(ci_target, state_dir, schema)
-    return markdown(diff(uri, marts), removed, schema=schema, threshold=threshold, limit=limit)
+    notes = [] if (state_dir / "manifest.json").exists() else [
+        f"No production manifest in `{state_dir}`: slim CI built everything, and production is "
+        f"taken to be the same relations without the `{schema}_` prefix, as they are now."]
+    return markdown(diff(uri, marts), removed, schema=schema, threshold=threshold, limit=limit,
+                    notes=notes)

@@ -20,6 +20,7 @@ from warehouse.data_diff import (
     changed_marts,
     markdown,
     relative_change,
+    run,
 )
 
 D = Decimal
@@ -151,6 +152,22 @@ def test_identical_marts_and_nothing_built_say_so() -> None:
     assert "No row of (month, channel, attribution_model) moved by more than 1%." in report
     assert "nps_monthly` | 12 | 12 | 0 | 0 |" in report and "### `nps_monthly`" not in report
     assert "Slim CI built no mart" in markdown([], [], schema="pr_1", threshold=1, limit=20)
+    assert "> No production manifest" not in report
+
+
+def test_without_a_production_manifest_the_diff_says_what_it_compared_with(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ci = tmp_path / "ci"
+    write(ci, "manifest.json", {"nodes": {}})
+    write(ci, "run_results.json", {"results": []})
+    monkeypatch.setattr("warehouse.data_diff.diff", lambda uri, marts: [])
+    report = run("postgresql://unused", ci, tmp_path / "prod-state", "pr_1")
+    assert f"> No production manifest in `{tmp_path / 'prod-state'}`: slim CI built " \
+           "everything, and production is taken to be the same relations without the `pr_1_` " \
+           "prefix, as they are now." in report
+    write(tmp_path / "prod-state", "manifest.json", {"nodes": {}})
+    assert "No production manifest" not in run("postgresql://unused", ci,
+                                                tmp_path / "prod-state", "pr_1")
 
 
 def test_new_marts_changed_counts_columns_and_removed_marts_are_reported() -> None:
