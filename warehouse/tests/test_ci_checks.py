@@ -123,6 +123,13 @@ def production_state(production: Path, directory: Path) -> Path:
     return directory
 
 
+def drop_schemas(dbt_project: DbtProject, prefix: str) -> None:
+    """Drop a slim build's schemas (prefix_*), so later tests on this warehouse see production."""
+    for (schema,) in dbt_project.query(
+            "select nspname from pg_namespace where nspname like %s", (f"{prefix}\\_%",)):
+        dbt_project.query(f'drop schema "{schema}" cascade')
+
+
 def descendants(manifest: dict[str, Any], unique_id: str) -> set[str]:
     """The node and everything downstream of it (dbt's `<model>+`)."""
     found, todo = set(), [unique_id]
@@ -146,15 +153,26 @@ def test_slim_ci_runs_only_the_changed_model_and_its_children(
     model.write_text(model.read_text() + "\n-- a harmless change for slim CI\n")
 
     started = time.perf_counter()
-    run_slim_ci(  # raises DbtError if the build fails
-        change, state, "pr_7", dbt_project.warehouse.port, target_path=tmp_path / "ci-target",
-        password=dbt_project.warehouse.password(),
-    )
-    built = time.perf_counter()
-    results = json.loads((tmp_path / "ci-target" / "run_results.json").read_text())
+    try:
+        run_slim_ci(  # raises DbtError if the build fails
+            change, state, "pr_7", dbt_project.warehouse.port,
+            target_path=tmp_path / "ci-target", password=dbt_project.warehouse.password(),
+        )
+        built = time.perf_counter()
+        check_comment_only_change(dbt_project, state, tmp_path / "ci-target")
+    finally:
+        drop_schemas(dbt_project, "pr_7")
+    print(f"slim build and data diff {time.perf_counter() - started:.1f}s "
+          f"(the diff {time.perf_counter() - built:.1f}s)")
+
+
+def check_comment_only_change(dbt_project: DbtProject, state: Path, ci_target: Path) -> None:
+    """Slim CI ran the changed mart and its descendants only, and the diff found them
+    identical to production."""
+    results = json.loads((ci_target / "run_results.json").read_text())
     ran = {r["unique_id"] for r in results["results"]
            if r["unique_id"].split(".")[0] in ("model", "test", "unit_test", "seed", "snapshot")}
-    manifest = json.loads((tmp_path / "ci-target" / "manifest.json").read_text())
+    manifest = json.loads((ci_target / "manifest.json").read_text())
     expected = {uid for uid in descendants(manifest, "model.elt.channel_attribution_monthly")
                 if uid.split(".")[0] in ("model", "test", "unit_test", "seed", "snapshot")}
     assert "model.elt.channel_attribution_monthly" in ran
@@ -168,7 +186,7 @@ def test_slim_ci_runs_only_the_changed_model_and_its_children(
     }
     assert schemas == {"analytics", "pr_7_analytics"}
 
-    marts, removed = data_diff.changed_marts(tmp_path / "ci-target", state, "pr_7")
+    marts, removed = data_diff.changed_marts(ci_target, state, "pr_7")
     assert {mart.name for mart in marts} == {
         uid.split(".")[-1] for uid in expected if uid.startswith("model.")}
     assert removed == []
@@ -180,7 +198,6 @@ def test_slim_ci_runs_only_the_changed_model_and_its_children(
     report = data_diff.markdown(diffs, removed, schema="pr_7", threshold=1, limit=20)
     assert f"{len(diffs)} mart(s) built by this change; **all identical" in report
     assert "No row of (month, channel, attribution_model) moved by more than 1%." in report
-    print(f"slim build {built - started:.1f}s, data diff {time.perf_counter() - built:.1f}s")
 
 
 Credit = dict[tuple[str, ...], tuple[Decimal, ...]]
@@ -213,16 +230,19 @@ def test_a_new_lookback_default_is_built_and_the_moved_credit_listed(
                                      "\n  attribution_lookback_days: 3\n"))
 
     started = time.perf_counter()
-    run_slim_ci(change, state, "pr_8", dbt_project.warehouse.port,
-                target_path=tmp_path / "ci-target", password=dbt_project.warehouse.password())
-    built = time.perf_counter()
-    marts, _ = data_diff.changed_marts(tmp_path / "ci-target", state, "pr_8")
-    attribution = next(d for d in data_diff.diff(dbt_project.warehouse.uri(), marts)
-                       if d.mart.name == "channel_attribution_monthly")
-
-    # What moved, computed here from both tables' rows.
-    before, after = credit_by_key(dbt_project, "analytics"), credit_by_key(dbt_project,
-                                                                           "pr_8_analytics")
+    try:
+        run_slim_ci(change, state, "pr_8", dbt_project.warehouse.port,
+                    target_path=tmp_path / "ci-target", password=dbt_project.warehouse.password())
+        built = time.perf_counter()
+        marts, _ = data_diff.changed_marts(tmp_path / "ci-target", state, "pr_8")
+        attribution = next(d for d in data_diff.diff(dbt_project.warehouse.uri(), marts)
+                           if d.mart.name == "channel_attribution_monthly")
+        # What moved, computed here from both tables' rows.
+        before = credit_by_key(dbt_project, "analytics")
+        after = credit_by_key(dbt_project, "pr_8_analytics")
+    finally:
+        drop_schemas(dbt_project, "pr_8")
+    print(f"slim build {built - started:.1f}s, data diff {time.perf_counter() - built:.1f}s")
     zero = (Decimal(0), Decimal(0))
     moved = {key for key in before.keys() | after.keys()
              if data_diff.CreditMove(key, before.get(key, zero), after.get(key, zero)).change
@@ -244,4 +264,3 @@ def test_a_new_lookback_default_is_built_and_the_moved_credit_listed(
     assert report.index(f"| {' | '.join(first.key)} |") < report.index(
         f"| {' | '.join(listed[4].key)} |")
     assert f"| {' | '.join(listed[5].key)} |" not in report
-    print(f"slim build {built - started:.1f}s, data diff {time.perf_counter() - built:.1f}s")
