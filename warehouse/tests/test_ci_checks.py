@@ -6,16 +6,21 @@ import json
 import shutil
 import subprocess
 import sys
+import time
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from warehouse import data_diff
 from warehouse.generator import generate
 from warehouse.loader import load
 from warehouse.slim_ci import build_args
 from warehouse.slim_ci import run as run_slim_ci
 
 from .conftest import PROJECT_ROOT, DbtProject
+from .test_test_meaning import project_copy
 
 BIN = Path(sys.executable).parent
 
@@ -110,49 +115,152 @@ def test_conventions_pass(production: Path, tmp_path: Path) -> None:
     assert "All checks passed" in result.stdout
 
 
+def production_state(production: Path, directory: Path) -> Path:
+    """What CI keeps of production: its manifest and its dbt_project.yml (the vars)."""
+    directory.mkdir()
+    shutil.copy(production / "manifest.json", directory / "manifest.json")
+    shutil.copy(PROJECT_ROOT / "dbt_project.yml", directory / "dbt_project.yml")
+    return directory
+
+
+def drop_schemas(dbt_project: DbtProject, prefix: str) -> None:
+    """Drop a slim build's schemas (prefix_*), so later tests on this warehouse see production."""
+    for (schema,) in dbt_project.query(
+            "select nspname from pg_namespace where nspname like %s", (f"{prefix}\\_%",)):
+        dbt_project.query(f'drop schema "{schema}" cascade')
+
+
+def descendants(manifest: dict[str, Any], unique_id: str) -> set[str]:
+    """The node and everything downstream of it (dbt's `<model>+`)."""
+    found, todo = set(), [unique_id]
+    while todo:
+        node = todo.pop()
+        if node not in found:
+            found.add(node)
+            todo += manifest["child_map"].get(node, [])
+    return found
+
+
 @pytest.mark.e2e
 def test_slim_ci_runs_only_the_changed_model_and_its_children(
     dbt_project: DbtProject, production: Path, tmp_path: Path
 ) -> None:
-    state = tmp_path / "prod-state"
-    state.mkdir()
-    shutil.copy(production / "manifest.json", state / "manifest.json")
-    change = tmp_path / "change"
-    shutil.copytree(
-        PROJECT_ROOT,
-        change,
-        ignore=shutil.ignore_patterns(
-            ".venv",
-            ".warehouse",
-            "target",
-            "logs",
-            ".git",
-            "__pycache__",
-            ".*_cache",
-            "profiles.yml",
-        ),
-    )
-    model = change / "models" / "marts" / "customers" / "nps_monthly.sql"
+    """A comment-only change to an attribution mart: slim CI builds it and its children, and
+    the data diff finds them identical to production."""
+    state = production_state(production, tmp_path / "prod-state")
+    change, _ = project_copy(dbt_project, tmp_path)
+    model = change / "models" / "marts" / "marketing" / "channel_attribution_monthly.sql"
     model.write_text(model.read_text() + "\n-- a harmless change for slim CI\n")
 
-    run_slim_ci(  # raises DbtError if the build fails
-        change, state, "pr_7", dbt_project.warehouse.port, target_path=tmp_path / "ci-target",
-        password=dbt_project.warehouse.password(),
-    )
-    results = json.loads((tmp_path / "ci-target" / "run_results.json").read_text())
-    ran = {r["unique_id"] for r in results["results"]}
-    assert "model.elt.nps_monthly" in ran
-    built = {
-        uid
-        for uid in ran
-        if uid.split(".")[0] in ("model", "test", "unit_test", "seed", "snapshot")
-    }
-    others = {uid for uid in built if "nps_monthly" not in uid}
-    assert others == set(), f"slim CI ran more than nps_monthly and its tests: {others}"
+    started = time.perf_counter()
+    try:
+        run_slim_ci(  # raises DbtError if the build fails
+            change, state, "pr_7", dbt_project.warehouse.port,
+            target_path=tmp_path / "ci-target", password=dbt_project.warehouse.password(),
+        )
+        built = time.perf_counter()
+        check_comment_only_change(dbt_project, state, tmp_path / "ci-target")
+    finally:
+        drop_schemas(dbt_project, "pr_7")
+    print(f"slim build and data diff {time.perf_counter() - started:.1f}s "
+          f"(the diff {time.perf_counter() - built:.1f}s)")
+
+
+def check_comment_only_change(dbt_project: DbtProject, state: Path, ci_target: Path) -> None:
+    """Slim CI ran the changed mart and its descendants only, and the diff found them
+    identical to production."""
+    results = json.loads((ci_target / "run_results.json").read_text())
+    ran = {r["unique_id"] for r in results["results"]
+           if r["unique_id"].split(".")[0] in ("model", "test", "unit_test", "seed", "snapshot")}
+    manifest = json.loads((ci_target / "manifest.json").read_text())
+    expected = {uid for uid in descendants(manifest, "model.elt.channel_attribution_monthly")
+                if uid.split(".")[0] in ("model", "test", "unit_test", "seed", "snapshot")}
+    assert "model.elt.channel_attribution_monthly" in ran
+    assert ran == expected, f"ran {ran - expected}, missed {expected - ran}"
     schemas = {
         row[0]
         for row in dbt_project.query(
-            "select table_schema from information_schema.tables where table_name = 'nps_monthly'"
+            "select table_schema from information_schema.tables "
+            "where table_name = 'channel_attribution_monthly'"
         )
     }
     assert schemas == {"analytics", "pr_7_analytics"}
+
+    marts, removed = data_diff.changed_marts(ci_target, state, "pr_7")
+    assert {mart.name for mart in marts} == {
+        uid.split(".")[-1] for uid in expected if uid.startswith("model.")}
+    assert removed == []
+    diffs = data_diff.diff(dbt_project.warehouse.uri(), marts)
+    attribution = next(d for d in diffs if d.mart.name == "channel_attribution_monthly")
+    assert attribution.rows_before == attribution.rows_after > 0
+    assert attribution.credit_columns == ("attributed_conversions", "attributed_revenue")
+    assert all(d.identical and not d.moves for d in diffs), diffs
+    report = data_diff.markdown(diffs, removed, schema="pr_7", threshold=1, limit=20)
+    assert f"{len(diffs)} mart(s) built by this change; **all identical" in report
+    assert "No row of (month, channel, attribution_model) moved by more than 1%." in report
+
+
+Credit = dict[tuple[str, ...], tuple[Decimal, ...]]
+
+
+def credit_by_key(dbt_project: DbtProject, schema: str) -> Credit:
+    """A schema's channel_attribution_monthly: (month, channel, model) -> its credit."""
+    return {
+        (str(month), channel, model): (Decimal(conversions), Decimal(revenue))
+        for month, channel, model, conversions, revenue in dbt_project.query(
+            "select month, channel, attribution_model, attributed_conversions, "
+            f"attributed_revenue from {schema}.channel_attribution_monthly")
+    }
+
+
+@pytest.mark.e2e
+def test_a_new_lookback_default_is_built_and_the_moved_credit_listed(
+    dbt_project: DbtProject, production: Path, tmp_path: Path
+) -> None:
+    """A pull request that changes the var attribution_lookback_days' default: dbt's
+    state:modified alone would build nothing; slim CI builds what reads the var and the data
+    diff lists each month, channel and model whose credit moved by more than 1%, largest
+    first."""
+    state = production_state(production, tmp_path / "prod-state")
+    change, _ = project_copy(dbt_project, tmp_path)
+    settings = change / "dbt_project.yml"
+    text = settings.read_text()
+    assert "\n  attribution_lookback_days: 30\n" in text
+    settings.write_text(text.replace("\n  attribution_lookback_days: 30\n",
+                                     "\n  attribution_lookback_days: 3\n"))
+
+    started = time.perf_counter()
+    try:
+        run_slim_ci(change, state, "pr_8", dbt_project.warehouse.port,
+                    target_path=tmp_path / "ci-target", password=dbt_project.warehouse.password())
+        built = time.perf_counter()
+        marts, _ = data_diff.changed_marts(tmp_path / "ci-target", state, "pr_8")
+        attribution = next(d for d in data_diff.diff(dbt_project.warehouse.uri(), marts)
+                           if d.mart.name == "channel_attribution_monthly")
+        # What moved, computed here from both tables' rows.
+        before = credit_by_key(dbt_project, "analytics")
+        after = credit_by_key(dbt_project, "pr_8_analytics")
+    finally:
+        drop_schemas(dbt_project, "pr_8")
+    print(f"slim build {built - started:.1f}s, data diff {time.perf_counter() - built:.1f}s")
+    zero = (Decimal(0), Decimal(0))
+    moved = {key for key in before.keys() | after.keys()
+             if data_diff.CreditMove(key, before.get(key, zero), after.get(key, zero)).change
+             > 0.01}
+    assert len(moved) > 10, "a 3-day lookback should move much of the credit"
+    listed = attribution.moved(1)
+    assert {move.key for move in listed} == moved
+    assert [move.change for move in listed] == sorted((move.change for move in listed),
+                                                      reverse=True)
+    for move in listed:
+        assert move.before == before.get(move.key, zero)
+        assert move.after == after.get(move.key, zero)
+    assert attribution.rows_before == len(before) and attribution.rows_after == len(after)
+
+    report = data_diff.markdown([attribution], [], schema="pr_8", threshold=1, limit=5)
+    assert (f"{len(moved)} row(s) of (month, channel, attribution_model) moved, largest first;"
+            f" 5 shown, {len(moved) - 5} more not shown") in report
+    first = listed[0]
+    assert report.index(f"| {' | '.join(first.key)} |") < report.index(
+        f"| {' | '.join(listed[4].key)} |")
+    assert f"| {' | '.join(listed[5].key)} |" not in report

@@ -113,8 +113,9 @@ def test_careless_users_get_one_line(project: Path, monkeypatch: pytest.MonkeyPa
     (project / "profiles.yml").mkdir()
     one_line_error(runner.invoke(main, ["profile"]), "profiles.yml")
     one_line_error(runner.invoke(main, ["bench", "--scale", "-1"]), "must be positive")
-    one_line_error(runner.invoke(main, ["slim-ci", "--state", "x", "--schema", "pr_1"]),
-                   "not running")
+    for command in ("slim-ci", "data-diff"):
+        one_line_error(runner.invoke(main, [command, "--state", "x", "--schema", "pr_1"]),
+                       "not running")
     (project / "profiles.yml").rmdir()
     monkeypatch.setenv("WAREHOUSE_PORT", "five")
     for args in (["uri"], ["profile"]):
