@@ -26,7 +26,7 @@ test: install
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=25
 
 # Every data test over every row: the tests named *_in_new_rows read the whole relation too.
-# CI runs it after the build; schedule it in production (README: What a test means).
+# CI runs it after the build; schedule it in production (docs/testing.md: What a test means).
 data-tests-full: up
 	$(BIN)/warehouse profile
 	$(DBT) test --vars '{test_scope: full}'

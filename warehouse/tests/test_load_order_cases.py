@@ -6,7 +6,7 @@ random cuts of the loads is test_load_order_properties.py, whose helpers these u
 - A returning user's open journey moving to a later month, in a load of its own; then a
   build with nothing new, where every incremental model is a no-op.
 - Changed attribution vars: a plain `dbt build --vars ...` equals a `--full-refresh` with the same
-  vars, and the README's example of them builds with nothing skipped.
+  vars, and docs/attribution.md's example of them builds with nothing skipped.
 - A model that logs what it rebuilds for its consumers, new in a warehouse whose consumers
   exist (a deploy) or dropped by hand: its first build, in a run with new rows, still makes
   them rebuild.
@@ -264,7 +264,7 @@ def test_changed_attribution_vars_rebuild_every_mart(
 def test_readme_attribution_vars_example_builds_with_nothing_skipped(
         dbt_project: DbtProject, sources: Sources, tmp_path: Path) -> None:
     """`dbt build --vars '{attribution_lookback_days: 14, attribution_half_life_days: 3}'`
-    (the README's example), unit tests included, passes and skips no node."""
+    (the example in docs/attribution.md), unit tests included, passes and skips no node."""
     reset(dbt_project)
     load(dbt_project.warehouse.uri(), write_dataset(tmp_path / "data", sources.clean))
     result = dbt_project.dbt("build", "--vars", ATTRIBUTION_VARS, check=False)
