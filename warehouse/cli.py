@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -29,6 +30,22 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 DEFAULT_DATA = Path(".warehouse") / "data" / "default"
 ANALYSTS = "analytics_users"  # the first of the dbt var access_roles: who reads the marts
+
+
+class PositiveNumber(click.ParamType[float]):
+    """A finite number above zero: `nan`, `inf` and `0` are a usage error, not a traceback."""
+
+    name = "number"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> float:
+        number = click.FLOAT.convert(value, param, ctx)
+        if not math.isfinite(number) or number <= 0:
+            self.fail(f"{value!r} is not a positive number", param, ctx)
+        return number
+
+
+SCALE = PositiveNumber()
 
 
 def project_root() -> Path:
@@ -157,7 +174,7 @@ def destroy() -> None:
 @main.command()
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True,
               help="Directory for the <table>.csv files.")
-@click.option("--scale", type=float, default=1.0, show_default=True,
+@click.option("--scale", type=SCALE, default=1.0, show_default=True,
               help="Multiplies users and sessions.")
 @click.option("--seed", type=int, default=42, show_default=True)
 @click.option("--dirty", is_flag=True, help="Inject every kind of bad row; see manifest.json.")
@@ -177,8 +194,6 @@ def generate(out_dir: Path, scale: float, seed: int, dirty: bool, since: datetim
     """
     from warehouse.generator import generate as run_generate
 
-    if scale <= 0:
-        raise click.BadParameter("must be positive", param_hint="--scale")
     if dirty and (since or until):
         raise click.UsageError("--dirty writes a whole data set; leave out --start and --end")
     if since and until and until < since:
@@ -250,7 +265,7 @@ def ensure_data() -> None:
 
 
 @main.command()
-@click.option("--scale", type=float, default=1.0, show_default=True)
+@click.option("--scale", type=SCALE, default=1.0, show_default=True)
 @click.option("--out", "out_file", type=click.Path(path_type=Path),
               default=Path("bench/RESULTS.md"), show_default=True)
 @click.option("--tuning", is_flag=True,
@@ -260,8 +275,6 @@ def bench(scale: float, out_file: Path, tuning: bool) -> None:
     """Time floor, peer, full, daily and no-op builds side by side; write a Markdown table."""
     from warehouse.bench import markdown, merge, run
 
-    if scale <= 0:
-        raise click.BadParameter("must be positive", param_hint="--scale")
     root = project_root()
     click.echo(f"benchmark at scale {scale:g} in a throw-away warehouse")
     results = run(root, scale, tuning=tuning)

@@ -43,7 +43,7 @@ from datetime import date, timedelta
 from functools import cache
 from hashlib import md5
 from itertools import accumulate, product
-from math import fsum
+from math import fsum, isfinite
 from pathlib import Path
 from typing import IO
 
@@ -554,8 +554,8 @@ def generate(out_dir: Path, *, scale: float = 1.0, seed: int = 42, dirty: bool =
     continues the data set: the same users keep coming at the last days' pace, with new session
     ids and ad spend, day by day (the rows up to `end` stay exactly those of the data set).
     """
-    if scale <= 0:
-        raise ValueError("scale must be positive")
+    if not isfinite(scale) or scale <= 0:
+        raise ValueError("scale must be a positive number")
     if end < start:
         raise ValueError("end must not be before start")
     if since is not None and until is not None and until < since:
