@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -347,6 +348,44 @@ def dashboards(port: int, out_dir: Path | None) -> None:
     click.echo(f"dashboards: http://127.0.0.1:{port} (as {os.environ['DASHBOARDS_URI']})")
     argv = streamlit_command(wh.root, port)
     os.execv(argv[0], argv)
+
+
+@main.command()
+@click.option("--days", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Send the flags of the newest DAYS days the mart scored.")
+@click.option("--uri", envvar="WAREHOUSE_URI", default=None, metavar="URI",
+              help="libpq URI of the warehouse to read (default: this project's own; "
+                   "$WAREHOUSE_URI).")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=10.0,
+              show_default=True, metavar="SECONDS", help="How long to wait for the webhook.")
+@user_errors
+def alert(days: int, uri: str | None, timeout: float) -> None:
+    """Send the newest flagged channel metrics (analytics.channel_metric_anomalies) to Slack.
+
+    POSTs one message to the incoming webhook in $ALERT_WEBHOOK_URL when anything is flagged;
+    without the variable, prints the message instead. Nothing flagged: sends nothing."""
+    from warehouse.alerts import WEBHOOK_ENV, AlertError, newest_anomalies, post, slack_message
+
+    if uri is None:
+        wh = _warehouse()
+        _require_running(wh)
+        uri = wh.uri()
+    anomalies = newest_anomalies(uri, days)
+    if not anomalies:
+        click.echo(f"nothing flagged (the newest {days} day(s) of channel_metric_anomalies)")
+        return
+    message = slack_message(anomalies)
+    url = os.environ.get(WEBHOOK_ENV, "").strip()
+    if not url:
+        click.echo(json.dumps(message, indent=2))
+        click.echo(f"{WEBHOOK_ENV} is unset: the message above ({len(anomalies)} flagged) "
+                   "was not sent", err=True)
+        return
+    try:
+        post(url, message, timeout=timeout)
+    except AlertError as exc:
+        raise click.ClickException(f"alert not sent: {exc}") from None
+    click.echo(f"alert sent: {message['text']}")
 
 
 @main.command()
