@@ -162,14 +162,18 @@ def destroy() -> None:
               help="Multiplies users and sessions.")
 @click.option("--seed", type=int, default=42, show_default=True)
 @click.option("--dirty", is_flag=True, help="Inject every kind of bad row; see manifest.json.")
+@click.option("--plant-anomalies", is_flag=True,
+              help="Plant two incidents for channel_metric_anomalies to flag (Naver's spend x10 "
+                   "on the last day, Google's transactions lost 3 days before); see "
+                   "manifest.json.")
 @click.option("--start", "since", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="Only rows dated on or after this day (YYYY-MM-DD).")
 @click.option("--end", "until", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="Only rows dated on or before this day; after 2019-11-30 the data set "
                    "continues day by day.")
 @user_errors
-def generate(out_dir: Path, scale: float, seed: int, dirty: bool, since: datetime | None,
-             until: datetime | None) -> None:
+def generate(out_dir: Path, scale: float, seed: int, dirty: bool, plant_anomalies: bool,
+             since: datetime | None, until: datetime | None) -> None:
     """Write a deterministic raw data set, one <table>.csv per raw table.
 
     With --start/--end only a slice of it: consecutive slices never share a row, so the
@@ -187,7 +191,8 @@ def generate(out_dir: Path, scale: float, seed: int, dirty: bool, since: datetim
     started = time.perf_counter()
     manifest = run_generate(out_dir, scale=scale, seed=seed, dirty=dirty,
                             since=since.date() if since else None,
-                            until=until.date() if until else None)
+                            until=until.date() if until else None,
+                            plant_anomalies=plant_anomalies)
     total = sum(manifest.rows.values())
     click.echo(f"wrote {total} rows to {out_dir} in {time.perf_counter() - started:.1f}s")
 
