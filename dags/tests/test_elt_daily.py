@@ -66,6 +66,8 @@ def dag(project: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
     home (its SQLite metadata database, which dag.test() needs) is a throw-away directory."""
     work = project.parent
     home = tmp_path_factory.mktemp("airflow-home")
+    for name in ("WAREHOUSE_URI", "ALERT_WEBHOOK_URL"):  # alerts read the copy, post nowhere
+        os.environ.pop(name, None)
     os.environ.update({
         "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
@@ -152,6 +154,10 @@ def test_one_run_loads_the_day_and_builds_the_marts(dag: Any, project: Path) -> 
     # The day's sessions went through the load and the build into the marts.
     assert query(project, f"select count(*) from analytics.fct_sessions "
                           f"where session_date = '{DAY}'") == str(day_rows)
+    # The alert read the copy's channel_metric_anomalies: a day of clean data flags nothing.
+    alert = run_.get_task_instance("send_alerts")
+    assert alert.xcom_pull(task_ids="send_alerts") == (
+        "nothing flagged (the newest 1 day(s) of channel_metric_anomalies)")
     published = project.parent / "published"
     assert "<html" in (published / "docs" / "index.html").read_text()[:2000].lower()
     assert (published / "dashboards" / "index.html").is_file()
