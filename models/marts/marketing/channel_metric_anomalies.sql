@@ -68,15 +68,6 @@ metric_values as (
         metric_date,
         channel,
         day_of_week,
-        cast('spend' as varchar(32)) as metric,
-        cast(spend as double precision) as metric_value,
-        cast(null as double precision) as volume
-    from daily_with_weekday
-    union all
-    select
-        metric_date,
-        channel,
-        day_of_week,
         cast('sessions' as varchar(32)) as metric,
         cast(sessions as double precision) as metric_value,
         cast(sessions as double precision) as volume
@@ -107,6 +98,17 @@ metric_values as (
         cast('cac' as varchar(32)) as metric,
         cast(cac as double precision) as metric_value,
         cast(new_paying_users as double precision) as volume
+    from daily_with_weekday
+    union all
+    -- last: its null takes the type of the branches before it (a cast of null here would
+    -- read, to the Redshift dry run, as a contract's column list)
+    select
+        metric_date,
+        channel,
+        day_of_week,
+        cast('spend' as varchar(32)) as metric,
+        cast(spend as double precision) as metric_value,
+        null as volume
     from daily_with_weekday
 
 ),
