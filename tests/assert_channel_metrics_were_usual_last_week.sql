@@ -11,7 +11,7 @@ anomalies as (
         metric_date,
         channel,
         metric,
-        value,
+        metric_value,
         baseline,
         robust_score,
         evaluated_through
@@ -25,7 +25,7 @@ final as (
         metric_date,
         channel,
         metric,
-        value,
+        metric_value,
         baseline,
         robust_score
     from anomalies

@@ -48,8 +48,8 @@ def newest_anomalies(uri: str, days: int = 1, relation: str = MART) -> list[Anom
     """The flagged rows of the newest `days` days the mart scored, newest day first, then by
     how far they are from usual (largest score first)."""
     sql = f"""
-        select metric_date, channel, metric, value, baseline, relative_change, robust_score,
-               direction, rule
+        select metric_date, channel, metric, metric_value, baseline, relative_change,
+               robust_score, direction, flag_rule
         from {relation}
         where metric_date > evaluated_through - %s
         order by metric_date desc, abs(robust_score) desc, channel, metric

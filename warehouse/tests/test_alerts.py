@@ -174,7 +174,8 @@ def test_a_quiet_newest_day_sends_nothing(dbt_project: DbtProject, planted: dict
     """2019-12-01's ad spend arrives: the day is complete, scored, and quiet, so the alert
     (the newest day's flags) sends nothing, though older days' flags are still in the mart."""
     load(dbt_project.warehouse.uri(), planted["next_day"], append=True, tables=["ad_spend"])
-    dbt_project.dbt("run", "--select", "base_raw_data__ad_spend", *MODELS)
+    dbt_project.dbt("run", "--select", "base_raw_data__ad_spend", "stg_raw_data__ad_spend",
+                    *MODELS)
     assert dbt_project.query(NEWEST)[0][0] == "2019-12-01"
     assert _flagged(dbt_project) == {("Naver", "spend", "2019-11-30")}
     with Receiver() as receiver:

@@ -77,17 +77,31 @@ new_paying_users as (
 
 ),
 
+newest_session_day as (
+
+    select max(metric_date) as newest_date
+    from sessions_by_day
+
+),
+
+newest_spend_day as (
+
+    select max(metric_date) as newest_date
+    from spend_by_day
+
+),
+
 complete_through as (
 
     -- the newest day with sessions whose ad spend has arrived too (no spend at all: the
     -- newest day with sessions)
     select
         least(
-            max_session_date,
-            coalesce(max_spend_date, max_session_date)
+            newest_session_day.newest_date,
+            coalesce(newest_spend_day.newest_date, newest_session_day.newest_date)
         ) as last_complete_date
-    from (select max(metric_date) as max_session_date from sessions_by_day) as session_days
-    cross join (select max(metric_date) as max_spend_date from spend_by_day) as spend_days
+    from newest_session_day
+    cross join newest_spend_day
 
 ),
 
@@ -99,22 +113,26 @@ days as (
 
 ),
 
+channels_seen as (
+
+    select
+        metric_date,
+        channel
+    from sessions_by_day
+    union all
+    select
+        metric_date,
+        channel
+    from spend_by_day
+
+),
+
 channel_first_days as (
 
     select
         channel,
         min(metric_date) as first_date
-    from (
-        select
-            metric_date,
-            channel
-        from sessions_by_day
-        union all
-        select
-            metric_date,
-            channel
-        from spend_by_day
-    ) as channel_days
+    from channels_seen
     group by channel
 
 ),

@@ -24,7 +24,7 @@
 {%- endif %}
 {%- set min_baseline_days = ((3 * weeks + 3) // 4) %}
 {%- set spread_days = 7 * weeks %}
-{%- set same_weekday = 'partition by channel, metric, weekday order by metric_date' %}
+{%- set same_weekday = 'partition by channel, metric, day_of_week order by metric_date' %}
 {%- set by_day = 'partition by channel, metric order by metric_date' %}
 {%- set rule = 'same weekday over ' ~ weeks ~ ' weeks: |robust score| >= ' ~ threshold %}
 
@@ -56,7 +56,7 @@ daily_with_weekday as (
         new_paying_users,
         conversion_rate,
         cac,
-        mod({{ dbt.datediff("cast('1970-01-01' as date)", 'metric_date', 'day') }}, 7) as weekday
+        mod({{ dbt.datediff("cast('1970-01-01' as date)", 'metric_date', 'day') }}, 7) as day_of_week
     from daily
 
 ),
@@ -67,16 +67,7 @@ metric_values as (
     select
         metric_date,
         channel,
-        weekday,
-        cast('spend' as varchar(32)) as metric,
-        cast(spend as double precision) as metric_value,
-        cast(null as double precision) as volume
-    from daily_with_weekday
-    union all
-    select
-        metric_date,
-        channel,
-        weekday,
+        day_of_week,
         cast('sessions' as varchar(32)) as metric,
         cast(sessions as double precision) as metric_value,
         cast(sessions as double precision) as volume
@@ -85,7 +76,7 @@ metric_values as (
     select
         metric_date,
         channel,
-        weekday,
+        day_of_week,
         cast('conversions' as varchar(32)) as metric,
         cast(conversions as double precision) as metric_value,
         cast(conversions as double precision) as volume
@@ -94,7 +85,7 @@ metric_values as (
     select
         metric_date,
         channel,
-        weekday,
+        day_of_week,
         cast('conversion_rate' as varchar(32)) as metric,
         conversion_rate as metric_value,
         cast(conversions as double precision) as volume
@@ -103,10 +94,21 @@ metric_values as (
     select
         metric_date,
         channel,
-        weekday,
+        day_of_week,
         cast('cac' as varchar(32)) as metric,
         cast(cac as double precision) as metric_value,
         cast(new_paying_users as double precision) as volume
+    from daily_with_weekday
+    union all
+    -- last: its null takes the type of the branches before it (a cast of null here would
+    -- read, to the Redshift dry run, as a contract's column list)
+    select
+        metric_date,
+        channel,
+        day_of_week,
+        cast('spend' as varchar(32)) as metric,
+        cast(spend as double precision) as metric_value,
+        null as volume
     from daily_with_weekday
 
 ),
@@ -288,14 +290,14 @@ final as (
         cast(scores.metric_date as date) as metric_date,
         cast(scores.channel as varchar(32)) as channel,
         cast(scores.metric as varchar(32)) as metric,
-        cast(scores.metric_value as double precision) as value,
+        cast(scores.metric_value as double precision) as metric_value,
         cast(scores.baseline as double precision) as baseline,
         cast(scores.metric_value / scores.baseline - 1 as double precision) as relative_change,
         cast(scores.robust_score as double precision) as robust_score,
         cast(scores.spread as double precision) as spread,
         cast(case when scores.robust_score > 0 then 'up' else 'down' end as varchar(4))
             as direction,
-        cast('{{ rule }}' as varchar(128)) as rule,
+        cast('{{ rule }}' as varchar(128)) as flag_rule,
         cast(evaluated.evaluated_through as date) as evaluated_through
     from scores
     cross join evaluated
