@@ -32,8 +32,9 @@ data-tests-full: up
 
 install: $(VENV)/.installed
 
-# `make build` keeps the local warehouse's manifest here; the venv's activate script exports
-# DBT_STATE pointing at it, so `--defer` on the dev target finds production's relations.
+# `make build` keeps the local warehouse's manifest here: `--defer` on the dev target finds
+# production's relations through it. The venv's dbt (warehouse.dbt:main) looks there when no
+# state is named, activated or not; the activate script also exports DBT_STATE.
 STATE_LOCAL := .warehouse/state
 
 $(VENV)/.installed: requirements.txt pyproject.toml

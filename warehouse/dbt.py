@@ -216,20 +216,24 @@ def local_state(args: Sequence[str], environ: Mapping[str, str], cwd: Path) -> P
 
     When the arguments defer (`--defer`) or select by state (`state:modified`) but name no
     state (`--state`, `--defer-state`, `DBT_STATE`, `DBT_DEFER_STATE`), it is the project's
-    `.warehouse/state`, where `make build` keeps the local production manifest; if that holds
-    no manifest, a DbtError says how to get one instead of dbt's "--state or --defer-state are
-    required for deferral".
+    `.warehouse/state`, where `make build` keeps the local production manifest. If that holds
+    no manifest, deferring is a DbtError saying how to get one (instead of dbt's "--state or
+    --defer-state are required for deferral"); otherwise dbt is left to say what it lacks (an
+    argument merely mentioning `state:`, a var's value, needs no state).
     """
-    wants_state = "--defer" in args or any("state:" in arg for arg in args)
+    defers = "--defer" in args
     named = any(_option(args, flag) is not None for flag in ("--state", "--defer-state"))
-    if not wants_state or named or environ.get("DBT_STATE") or environ.get("DBT_DEFER_STATE"):
+    if (not defers and not any("state:" in arg for arg in args)) or named \
+            or environ.get("DBT_STATE") or environ.get("DBT_DEFER_STATE"):
         return None
     project = _option(args, "--project-dir") or environ.get("DBT_PROJECT_DIR") or "."
     state = (cwd / project / LOCAL_STATE).resolve()
-    if not (state / "manifest.json").is_file():
-        raise DbtError(f"--defer and state: selectors compare with the local production "
-                       f"manifest, and {state} has none: run 'make build' (it keeps one "
-                       "there) or name one with --state DIR")
+    if (state / "manifest.json").is_file():
+        return state
+    if defers:
+        raise DbtError(f"--defer compares with the local production manifest, and {state} has "
+                       "none: run 'make build' (it keeps one there) or name one with --state DIR")
+    return None
     return state
 
 

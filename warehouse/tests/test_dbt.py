@@ -99,6 +99,7 @@ def test_a_named_state_wins_over_the_local_one(tmp_path: Path) -> None:
         tmp_path / ".warehouse" / "state")
     with pytest.raises(DbtError, match="has none: run 'make build'"):
         local_state(build, {}, elsewhere)
+    assert local_state(["run", "--vars", "{note: 'state: x'}"], {}, elsewhere) is None
 
 
 @pytest.mark.e2e
