@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DBT := $(BIN)/dbt
 
-.PHONY: build test data-tests-full install up down docs docs-static lock clean bench lint conventions redshift-check semantic-check slim-ci ci dashboards dashboards-serve lint-workflows
+.PHONY: build test data-tests-full install airflow-install airflow-test lock-airflow up down docs docs-static lock clean bench lint conventions redshift-check semantic-check slim-ci ci dashboards dashboards-serve lint-workflows
 
 build: install
 	$(BIN)/warehouse up
@@ -33,8 +33,9 @@ data-tests-full: up
 
 install: $(VENV)/.installed
 
-# `make build` keeps the local warehouse's manifest here; the venv's activate script exports
-# DBT_STATE pointing at it, so `--defer` on the dev target finds production's relations.
+# `make build` keeps the local warehouse's manifest here: `--defer` on the dev target finds
+# production's relations through it. The venv's dbt (warehouse.dbt:main) looks there when no
+# state is named, activated or not; the activate script also exports DBT_STATE.
 STATE_LOCAL := .warehouse/state
 
 $(VENV)/.installed: requirements.txt pyproject.toml
@@ -43,6 +44,23 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	grep -q DBT_STATE $(BIN)/activate || echo 'export DBT_STATE="$(CURDIR)/$(STATE_LOCAL)"' >> $(BIN)/activate
 	touch $@
+
+# The Airflow environment (dags/, docs/airflow.md): a venv of its own, pinned in
+# requirements-airflow.txt, so Airflow's pins never constrain dbt's; the DAG's tasks run
+# .venv/bin/dbt and .venv/bin/warehouse as commands.
+AIRFLOW_VENV := .venv-airflow
+airflow-install: $(AIRFLOW_VENV)/.installed
+
+$(AIRFLOW_VENV)/.installed: requirements-airflow.txt
+	rm -rf $(AIRFLOW_VENV) && $(PYTHON) -m venv $(AIRFLOW_VENV)
+	$(AIRFLOW_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-airflow.txt
+	touch $@
+
+# The DAG typed (Airflow's own hints), imported by a DagBag, and one dag.test() run on a
+# throw-away warehouse: a day of CSVs loaded, the marts built, docs and dashboards published.
+airflow-test: install airflow-install
+	$(AIRFLOW_VENV)/bin/mypy --cache-dir .mypy_cache/airflow dags/elt_daily.py
+	$(AIRFLOW_VENV)/bin/python -m pytest dags/tests --durations=5
 
 # Lint the SQL sources with the house rules (.sqlfluff; the dbt templater needs the warehouse).
 lint: up
@@ -125,9 +143,17 @@ lock:
 	 .lock-venv/bin/pip freeze --exclude-editable) > requirements.txt
 	rm -rf .lock-venv
 
+# Re-pin the Airflow environment from requirements-airflow.in.
+lock-airflow:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet -r requirements-airflow.in
+	(echo "# Fully pinned: every machine gets these exact versions. Generated from requirements-airflow.in by 'make lock-airflow'."; \
+	 .lock-venv/bin/pip freeze --exclude-editable) > requirements-airflow.txt
+	rm -rf .lock-venv
+
 clean:
 	-$(BIN)/warehouse down
-	rm -rf target logs .warehouse $(VENV)
+	rm -rf target logs .warehouse $(VENV) $(AIRFLOW_VENV)
 
 # Side-by-side benchmark in a throw-away warehouse: make bench SCALE=10
 SCALE ?= 1

@@ -3,7 +3,8 @@
     raw_data_tables), incrementally.
 
     Returns the raw table's rows with exact duplicates collapsed (`raw_copies` counts the
-    copies, `_loaded_at` aside, and `first_loaded_at` is the earliest copy's load time) and
+    copies, `_loaded_at` and `_load_id` aside; `first_loaded_at` and `first_load_id` are the
+    earliest copy's load time and load, 0 for a row written outside a load) and
     each row's `quarantine_reason`: the first that applies of `null_key`,
     `conflicting_duplicate` (rows sharing the logical key but disagreeing), `null_value`,
     `invalid_value`, `invalid_timestamp` and the table's own `value_checks`; null for a row
@@ -11,7 +12,7 @@
     condition names the row's columns as `collapsed.<column>`.
 
     Incremental: a run re-decides every row whose partition (the key's first column) received
-    a row loaded inside the model's window, from all raw rows of that partition, and the
+    a row of a load inside the model's window, from all raw rows of that partition, and the
     pre-hook `delete_checked_partitions` first deletes exactly those partitions. Rows with a
     null partition are re-decided on every run (they are few: every one is a `null_key`).
 -#}
@@ -42,7 +43,8 @@ collapsed as (
     select
         {{ columns | join(',\n        ') }},
         count(*) as raw_copies,
-        min(_loaded_at) as first_loaded_at
+        min(_loaded_at) as first_loaded_at,
+        min(coalesce(_load_id, 0)) as first_load_id
     from raw_rows
     group by {{ columns | join(', ') }}
 
@@ -69,6 +71,7 @@ checked as (
         {%- endfor %}
         collapsed.raw_copies,
         collapsed.first_loaded_at,
+        collapsed.first_load_id,
         case
             when collapsed.{{ null_key_columns | join(' is null or collapsed.') }} is null
                 then 'null_key'
@@ -107,9 +110,10 @@ final as (
         {{ columns | join(',\n        ') }},
         raw_copies,
         first_loaded_at,
+        first_load_id,
         cast(quarantine_reason as varchar(32)) as quarantine_reason,
-        -- the load time this row was last decided up to: later models find what changed by it
-        cast({{ window.until }} as timestamp) as checked_until,
+        -- the load id this row was last decided up to: later models find what changed by it
+        cast({{ window.until }} as bigint) as checked_until,
         -- the run that wrote this row: the tests named *_in_new_rows read the rows since their last pass
         {{ this_run_id() }} as _written_by_run
     from checked
@@ -132,8 +136,8 @@ select * from final
     select distinct {{ partition }}
     from {{ source('raw_data', table) }}
     where
-        _loaded_at > {{ window.since }}
-        and _loaded_at <= {{ window.until }}
+        _load_id > {{ window.since }}
+        and _load_id <= {{ window.until }}
         and {{ partition }} is not null
 {%- endmacro %}
 
@@ -143,22 +147,22 @@ select * from final
     {%- set spec = raw_data_table(table) -%}
     {%- set partition = spec.key[0] -%}
     {%- set relation = source('raw_data', table) -%}
-    {%- set columns = spec.columns + ['_loaded_at'] -%}
+    {%- set columns = spec.columns + ['_loaded_at', '_load_id'] -%}
     {%- if window.full %}
     select {{ columns | join(', ') }}
     from {{ relation }}
-    where coalesce(_loaded_at, cast('1900-01-01' as timestamp)) <= {{ window.until }}
+    where coalesce(_load_id, 0) <= {{ window.until }}
     {%- else %}
     select {{ columns | join(', ') }}
     from {{ relation }}
     where
-        _loaded_at <= {{ window.until }}
+        coalesce(_load_id, 0) <= {{ window.until }}
         and {{ partition }} in ({{ touched_partitions(table, window) }})
     union all
     select {{ columns | join(', ') }}
     from {{ relation }}
     where
-        coalesce(_loaded_at, cast('1900-01-01' as timestamp)) <= {{ window.until }}
+        coalesce(_load_id, 0) <= {{ window.until }}
         and {{ partition }} is null
     {%- endif %}
 {%- endmacro %}

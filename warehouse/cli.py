@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import sys
 import time
@@ -30,6 +32,22 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 DEFAULT_DATA = Path(".warehouse") / "data" / "default"
 ANALYSTS = "analytics_users"  # the first of the dbt var access_roles: who reads the marts
+
+
+class PositiveNumber(click.ParamType[float]):
+    """A finite number above zero: `nan`, `inf` and `0` are a usage error, not a traceback."""
+
+    name = "number"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> float:
+        number = click.FLOAT.convert(value, param, ctx)
+        if not math.isfinite(number) or number <= 0:
+            self.fail(f"{value!r} is not a positive number", param, ctx)
+        return number
+
+
+SCALE = PositiveNumber()
 
 
 def project_root() -> Path:
@@ -158,18 +176,22 @@ def destroy() -> None:
 @main.command()
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True,
               help="Directory for the <table>.csv files.")
-@click.option("--scale", type=float, default=1.0, show_default=True,
+@click.option("--scale", type=SCALE, default=1.0, show_default=True,
               help="Multiplies users and sessions.")
 @click.option("--seed", type=int, default=42, show_default=True)
 @click.option("--dirty", is_flag=True, help="Inject every kind of bad row; see manifest.json.")
+@click.option("--plant-anomalies", is_flag=True,
+              help="Plant two incidents for channel_metric_anomalies to flag (Naver's spend x10 "
+                   "on the last day, Google's transactions lost 3 days before); see "
+                   "manifest.json.")
 @click.option("--start", "since", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="Only rows dated on or after this day (YYYY-MM-DD).")
 @click.option("--end", "until", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="Only rows dated on or before this day; after 2019-11-30 the data set "
                    "continues day by day.")
 @user_errors
-def generate(out_dir: Path, scale: float, seed: int, dirty: bool, since: datetime | None,
-             until: datetime | None) -> None:
+def generate(out_dir: Path, scale: float, seed: int, dirty: bool, plant_anomalies: bool,
+             since: datetime | None, until: datetime | None) -> None:
     """Write a deterministic raw data set, one <table>.csv per raw table.
 
     With --start/--end only a slice of it: consecutive slices never share a row, so the
@@ -178,8 +200,6 @@ def generate(out_dir: Path, scale: float, seed: int, dirty: bool, since: datetim
     """
     from warehouse.generator import generate as run_generate
 
-    if scale <= 0:
-        raise click.BadParameter("must be positive", param_hint="--scale")
     if dirty and (since or until):
         raise click.UsageError("--dirty writes a whole data set; leave out --start and --end")
     if since and until and until < since:
@@ -187,7 +207,8 @@ def generate(out_dir: Path, scale: float, seed: int, dirty: bool, since: datetim
     started = time.perf_counter()
     manifest = run_generate(out_dir, scale=scale, seed=seed, dirty=dirty,
                             since=since.date() if since else None,
-                            until=until.date() if until else None)
+                            until=until.date() if until else None,
+                            plant_anomalies=plant_anomalies)
     total = sum(manifest.rows.values())
     click.echo(f"wrote {total} rows to {out_dir} in {time.perf_counter() - started:.1f}s")
 
@@ -251,7 +272,7 @@ def ensure_data() -> None:
 
 
 @main.command()
-@click.option("--scale", type=float, default=1.0, show_default=True)
+@click.option("--scale", type=SCALE, default=1.0, show_default=True)
 @click.option("--out", "out_file", type=click.Path(path_type=Path),
               default=Path("bench/RESULTS.md"), show_default=True)
 @click.option("--tuning", is_flag=True,
@@ -261,8 +282,6 @@ def bench(scale: float, out_file: Path, tuning: bool) -> None:
     """Time floor, peer, full, daily and no-op builds side by side; write a Markdown table."""
     from warehouse.bench import markdown, merge, run
 
-    if scale <= 0:
-        raise click.BadParameter("must be positive", param_hint="--scale")
     root = project_root()
     click.echo(f"benchmark at scale {scale:g} in a throw-away warehouse")
     results = run(root, scale, tuning=tuning)
@@ -385,6 +404,44 @@ def dashboards(port: int, out_dir: Path | None) -> None:
     click.echo(f"dashboards: http://127.0.0.1:{port} (as {os.environ['DASHBOARDS_URI']})")
     argv = streamlit_command(wh.root, port)
     os.execv(argv[0], argv)
+
+
+@main.command()
+@click.option("--days", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Send the flags of the newest DAYS days the mart scored.")
+@click.option("--uri", envvar="WAREHOUSE_URI", default=None, metavar="URI",
+              help="libpq URI of the warehouse to read (default: this project's own; "
+                   "$WAREHOUSE_URI).")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=10.0,
+              show_default=True, metavar="SECONDS", help="How long to wait for the webhook.")
+@user_errors
+def alert(days: int, uri: str | None, timeout: float) -> None:
+    """Send the newest flagged channel metrics (analytics.channel_metric_anomalies) to Slack.
+
+    POSTs one message to the incoming webhook in $ALERT_WEBHOOK_URL when anything is flagged;
+    without the variable, prints the message instead. Nothing flagged: sends nothing."""
+    from warehouse.alerts import WEBHOOK_ENV, AlertError, newest_anomalies, post, slack_message
+
+    if uri is None:
+        wh = _warehouse()
+        _require_running(wh)
+        uri = wh.uri()
+    anomalies = newest_anomalies(uri, days)
+    if not anomalies:
+        click.echo(f"nothing flagged (the newest {days} day(s) of channel_metric_anomalies)")
+        return
+    message = slack_message(anomalies)
+    url = os.environ.get(WEBHOOK_ENV, "").strip()
+    if not url:
+        click.echo(json.dumps(message, indent=2))
+        click.echo(f"{WEBHOOK_ENV} is unset: the message above ({len(anomalies)} flagged) "
+                   "was not sent", err=True)
+        return
+    try:
+        post(url, message, timeout=timeout)
+    except AlertError as exc:
+        raise click.ClickException(f"alert not sent: {exc}") from None
+    click.echo(f"alert sent: {message['text']}")
 
 
 @main.command()

@@ -16,6 +16,11 @@ Every part of the `warehouse` command (and the tests) that needs dbt goes throug
 `warehouse redshift-check` runs dbt the same way; the child then installs a recording
 stand-in for the Redshift driver before dbt starts (see `warehouse.redshift`), named by the
 environment variable in `STANDIN_ENV`.
+
+The venv's `dbt` command is `main` below too (pyproject.toml's `[project.scripts]`), so that
+`.venv/bin/dbt build --target dev --defer` finds the local production manifest that
+`make build` keeps in `.warehouse/state` without the activate script's `DBT_STATE`
+(`local_state`).
 """
 
 from __future__ import annotations
@@ -33,6 +38,9 @@ import yaml
 
 PROFILE_NAME = "elt"  # `profile:` in dbt_project.yml
 STANDIN_ENV = "WAREHOUSE_REDSHIFT_STANDIN"
+# Where `make build` keeps the local warehouse's manifest, under the project directory: what
+# `--defer` and `state:` selectors compare with when no state is named.
+LOCAL_STATE = Path(".warehouse") / "state"
 
 
 @dataclass(frozen=True)
@@ -192,9 +200,53 @@ class Dbt:
         return result
 
 
+def _option(args: Sequence[str], name: str) -> str | None:
+    """The value of `name VALUE` or `name=VALUE` in args (the last one), else None."""
+    value = None
+    for index, arg in enumerate(args):
+        if arg == name and index + 1 < len(args):
+            value = args[index + 1]
+        elif arg.startswith(name + "="):
+            value = arg.split("=", 1)[1]
+    return value
+
+
+def local_state(args: Sequence[str], environ: Mapping[str, str], cwd: Path) -> Path | None:
+    """The state directory dbt should be given, or None to leave dbt's arguments as they are.
+
+    When the arguments defer (`--defer`) or select by state (`state:modified`) but name no
+    state (`--state`, `--defer-state`, `DBT_STATE`, `DBT_DEFER_STATE`), it is the project's
+    `.warehouse/state`, where `make build` keeps the local production manifest. If that holds
+    no manifest, deferring is a DbtError saying how to get one (instead of dbt's "--state or
+    --defer-state are required for deferral"); otherwise dbt is left to say what it lacks (an
+    argument merely mentioning `state:`, a var's value, needs no state).
+    """
+    defers = "--defer" in args
+    named = any(_option(args, flag) is not None for flag in ("--state", "--defer-state"))
+    if (not defers and not any("state:" in arg for arg in args)) or named \
+            or environ.get("DBT_STATE") or environ.get("DBT_DEFER_STATE"):
+        return None
+    project = _option(args, "--project-dir") or environ.get("DBT_PROJECT_DIR") or "."
+    state = (cwd / project / LOCAL_STATE).resolve()
+    if (state / "manifest.json").is_file():
+        return state
+    if defers:
+        raise DbtError(f"--defer compares with the local production manifest, and {state} has "
+                       "none: run 'make build' (it keeps one there) or name one with --state DIR")
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    """`python -m warehouse.dbt <args>`: dbt's CLI, after installing the Redshift stand-in
-    when the environment names one."""
+    """`dbt <args>` and `python -m warehouse.dbt <args>`: dbt's CLI, after installing the
+    Redshift stand-in when the environment names one, with the local production state
+    (`local_state`) when the arguments need one and name none."""
+    args = list(argv) if argv is not None else sys.argv[1:]
+    try:
+        state = local_state(args, os.environ, Path.cwd())
+    except DbtError as exc:
+        sys.exit(f"dbt: {exc}")
+    if state is not None:
+        os.environ["DBT_STATE"] = str(state)
     standin = os.environ.get(STANDIN_ENV)
     if standin:
         from warehouse.redshift import install_standin
@@ -202,7 +254,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         install_standin(Path(standin))
     from dbt.cli.main import cli
 
-    cli(args=list(argv) if argv is not None else sys.argv[1:], prog_name="dbt")
+    cli(args=args, prog_name="dbt")
 
 
 if __name__ == "__main__":

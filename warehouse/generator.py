@@ -27,6 +27,19 @@ Behaviour, so that attribution, journeys and retention have something to find:
 - **Spend varies by channel and season**: social (Facebook, Instagram) ramps up towards the
   November shopping season, Youtube runs a summer campaign (July and August), Google grows
   steadily with lower weekends, Naver peaks in September; Organic has no spend.
+
+**Planted anomalies** (`plant_anomalies=True`, `warehouse generate --plant-anomalies`): two
+incidents for `channel_metric_anomalies` to find (docs/alerts.md), and nothing else changed,
+every random draw included, so the rest of the data set is byte for byte the default one:
+
+- *a budget typo*: Naver's spend on the data set's last day (`end`) is ten times what was
+  drawn (an extra zero). The data set's day-to-day spend noise (0.56 to 1.56 times a channel's
+  seasonal level) makes a doubled day hard to tell from a high one; ten times is not;
+- *conversion tracking lost*: Google's transactions of `end` minus 3 days are missing (its
+  sessions are there), so Google's conversions and conversion rate fall to 0 that day. A
+  channel's conversions are scored only from about 20 a day (scale 3 and up, for Google).
+
+`PLANTED` lists them; the manifest's `planted` says which were written.
 """
 
 from __future__ import annotations
@@ -38,12 +51,12 @@ from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from functools import cache
 from hashlib import md5
 from itertools import accumulate, product
-from math import fsum
+from math import fsum, isfinite
 from pathlib import Path
 from typing import IO
 
@@ -86,6 +99,13 @@ EVENT_WINDOW = (date(2019, 10, 1), date(2019, 11, 30))
 DIRTY_RATE = 0.001  # bad rows of each kind, as a share of a table's clean rows
 SAMPLE_SIZE = 2_000  # clean rows kept per table as candidates for dirty injections
 DAY = 86_400
+# What plant_anomalies plants: (channel, metric, days before `end`, what happens). The
+# metrics are channel_metric_anomalies' names for what each incident moves.
+PLANTED = (
+    ("Naver", ("spend",), 0, "spend x10"),
+    ("Google", ("conversions", "conversion_rate"), 3, "transactions lost"),
+)
+SPEND_TYPO_FACTOR = 10
 
 
 @dataclass
@@ -100,6 +120,8 @@ class Manifest:
     rows: dict[str, int]
     exact_duplicates: dict[str, int]
     quarantine: dict[str, dict[str, int]]
+    # the anomalies planted (plant_anomalies): channel, metric and day each one moves
+    planted: list[dict[str, str]] = field(default_factory=list)
 
     def to_json(self) -> str:
         """The manifest as indented JSON text."""
@@ -266,10 +288,11 @@ def _transaction(rnd: Callable[[], float], session_id: str) -> Row:
 
 def _write_sessions(rng: random.Random, seed: int, users: _Users, activity: _Activity,
                     clock: _Clock, counts: dict[int, int], sinks: dict[str, _Sink],
-                    n: int = 0) -> list[str]:
+                    n: int = 0, lost: tuple[str, int] | None = None) -> list[str]:
     """Sessions (`counts`: day offset -> sessions that day, in increasing days, numbered on from
     `n`) with their timestamp and maybe a transaction; returns sampled ids of sessions without
-    a transaction. A session's channel follows where its user's journey stands."""
+    a transaction. A session's channel follows where its user's journey stands. `lost`
+    (channel, day offset): that channel's transactions that day are drawn but not written."""
     usc, stamps = sinks["user_session_channel"], sinks["session_timestamp"]
     transactions = sinks["session_transaction"]
     rnd, times, weight = rng.random, _times_of_day(), users.weight
@@ -298,7 +321,9 @@ def _write_sessions(rng: random.Random, seed: int, users: _Users, activity: _Act
             write_ts(ts_row)
             paid = rnd() < TRANSACTION_RATE[channel]
             if paid:
-                transactions.write(_transaction(rnd, session_id), clock.days[d])
+                transaction = _transaction(rnd, session_id)
+                if lost != (channel, d):
+                    transactions.write(transaction, clock.days[d])
             stage[user] = 0 if paid else stage[user] + 1
             last_day[user] = d
             if kept and n % stride == 0:
@@ -387,9 +412,10 @@ def _season(channel: str, day: date, progress: float) -> float:
 
 
 def _write_ad_spend(rng: random.Random, scale: float, clock: _Clock, days: Iterable[int],
-                    span: int, sink: _Sink) -> None:
+                    span: int, sink: _Sink, typo: tuple[str, int] | None = None) -> None:
     """Spend per paid channel on the day offsets `days`, by channel and season (`_season`)
-    over the `span` days of the data set, and on at that pace after it."""
+    over the `span` days of the data set, and on at that pace after it. `typo` (channel, day
+    offset): that spend is SPEND_TYPO_FACTOR times what was drawn."""
     for d in days:
         day, progress = date.fromisoformat(clock.days[d]), d / max(1, span - 1)
         for channel in PAID_CHANNELS:
@@ -398,6 +424,8 @@ def _write_ad_spend(rng: random.Random, scale: float, clock: _Clock, days: Itera
             impressions = max(1, int(volume * (0.7 + 0.6 * rng.random())))
             clicks = int(impressions * (0.005 + 0.025 * rng.random()))
             cents = max(1, round(impressions * cpm * (0.8 + 0.4 * rng.random()) / 1000))
+            if typo == (channel, d):
+                cents *= SPEND_TYPO_FACTOR
             sink.write((clock.days[d], channel, impressions, clicks, _money(cents)),
                        clock.days[d])
 
@@ -541,7 +569,8 @@ def _flush(inj: _Injector) -> None:
 
 def generate(out_dir: Path, *, scale: float = 1.0, seed: int = 42, dirty: bool = False,
              start: date = date(2019, 5, 1), end: date = date(2019, 11, 30),
-             since: date | None = None, until: date | None = None) -> Manifest:
+             since: date | None = None, until: date | None = None,
+             plant_anomalies: bool = False) -> Manifest:
     """Write `<table>.csv` for every raw table and `manifest.json` into `out_dir`.
 
     `scale` multiplies users, sessions, NPS answers and ad volumes; `dirty` appends bad rows of
@@ -553,9 +582,11 @@ def generate(out_dir: Path, *, scale: float = 1.0, seed: int = 42, dirty: bool =
     after another (`warehouse load --append`) gives the whole data set. An `until` after `end`
     continues the data set: the same users keep coming at the last days' pace, with new session
     ids and ad spend, day by day (the rows up to `end` stay exactly those of the data set).
+
+    `plant_anomalies` plants the incidents of `PLANTED` (see the module's docstring).
     """
-    if scale <= 0:
-        raise ValueError("scale must be positive")
+    if not isfinite(scale) or scale <= 0:
+        raise ValueError("scale must be a positive number")
     if end < start:
         raise ValueError("end must not be before start")
     if since is not None and until is not None and until < since:
@@ -586,13 +617,17 @@ def generate(out_dir: Path, *, scale: float = 1.0, seed: int = 42, dirty: bool =
         users = _make_users(rng, n_users, days)
         counts = _daily_sessions(users, start, days, n_sessions, extra_days)
         activity = _Activity(users)
+        plants = {channel: days - 1 - before for channel, _, before, _ in PLANTED
+                  if plant_anomalies and before < days}
+        lost = ("Google", plants["Google"]) if "Google" in plants else None
+        typo = ("Naver", plants["Naver"]) if "Naver" in plants else None
         no_transaction = _write_sessions(rng, seed, users, activity, clock,
-                                         dict(enumerate(counts[:days])), sinks)
+                                         dict(enumerate(counts[:days])), sinks, lost=lost)
         _write_nps(rng, n_nps, start, end, sinks["nps"])
         _write_ab_test(rng, users, clock, _event_days(start, end), sinks["user_variant"],
                        sinks["user_event"])
         _write_metadata(rng, users, clock, sinks["user_metadata"])
-        _write_ad_spend(rng, scale, clock, range(days), days, sinks["ad_spend"])
+        _write_ad_spend(rng, scale, clock, range(days), days, sinks["ad_spend"], typo=typo)
         if extra_days:  # a continuation: its own random stream, so the days up to `end` stay
             later = random.Random(f"{seed}:after:{end.isoformat()}")
             _write_sessions(later, seed, users, activity, clock,
@@ -611,6 +646,10 @@ def generate(out_dir: Path, *, scale: float = 1.0, seed: int = 42, dirty: bool =
         rows={t: s.rows for t, s in sinks.items()},
         exact_duplicates=inj.duplicates,
         quarantine={t: dict(sorted(c.items())) for t, c in inj.quarantine.items()},
+        planted=[{"channel": channel, "metric": metric, "date": clock.days[plants[channel]],
+                  "incident": incident}
+                 for channel, metrics, _, incident in PLANTED if channel in plants
+                 for metric in metrics if window.keeps(clock.days[plants[channel]])],
     )
     (out_dir / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")
     return manifest

@@ -1,17 +1,19 @@
 {#-
-    Load-aware incremental builds. Every raw row carries `_loaded_at`; a run processes only
-    the rows loaded since each model's last run, whatever their event time.
+    Load-aware incremental builds. Every raw row carries `_load_id`, the id of the load that
+    brought it (raw_data._loads; ids follow the loads' commit order); a run processes only the
+    loads since each model's last run, whatever their rows' event times or load clocks.
 
-    State, in two small tables in the staging schema (created by the on-run-start hook):
-    - load_checkpoints: per run (invocation) and raw table, the run's cutoff (the newest
-      `_loaded_at` it saw at its start: rows loaded during the run wait for the next one) and
-      the table's row count then. A run whose count of rows at or before the previous cutoff
-      differs from what that run recorded has seen that table's history rewritten (rows
-      removed by a replacing load or a delete) and says so (`history_rewritten`, per table):
-      the models that read that table, and only those, rebuild in full.
-    - model_watermarks: per incremental model, the load time it has processed up to, written
-      in the same transaction as the model's rows (post-hook), so a failed or killed build
-      never advances it.
+    State, in small tables in the staging schema (created by the on-run-start hook):
+    - load_checkpoints: per run and raw table, the run's cutoff (the newest load id it saw at
+      its start: loads committed during the run wait for the next one), the table's row count
+      and a checksum of its rows' content. A run whose count or checksum of the rows up to the
+      previous cutoff differs from what that run recorded has seen that table's history
+      rewritten (rows removed by a replacing load, or changed outside a load: a delete, an
+      update, an insert without a load id) and says so (`history_rewritten`, per table): the
+      models that read that table, and only those, rebuild in full.
+    - model_watermarks: per incremental model, the load id it has processed up to, written in
+      the same transaction as the model's rows (post-hook), so a failed or killed build never
+      advances it. Runs are ordered by their number (build_runs), never by a clock.
     - rebuilt_keys: for a model whose consumers are rebuilt by a key it cannot derive from
       the base layer (int_journey_touches: the months of its journeys), the keys of the rows
       each run deleted and wrote, under that run's window end (log_rebuilt_keys).
@@ -26,18 +28,25 @@
 {#- The state tables (described above) and their columns. -#}
 {% macro load_state_tables() -%}
     {{ return({
-        'load_checkpoints': 'invocation_id varchar(64), cutoff timestamp, raw_table varchar(64), raw_rows bigint, '
-            ~ 'history_rewritten boolean, recorded_at timestamp',
-        'model_watermarks': 'model_name varchar(512), loaded_until timestamp, previous_loaded_until timestamp, '
-            ~ 'was_full_rebuild boolean, settings_fingerprint varchar(64), recorded_at timestamp',
-        'rebuilt_keys': 'model_name varchar(512), key_value varchar(64), rebuilt_until timestamp, recorded_at timestamp',
+        'load_checkpoints': 'invocation_id varchar(64), run_id integer, cutoff bigint, raw_table varchar(64), '
+            ~ 'raw_rows bigint, raw_checksum decimal(38, 0), history_rewritten boolean, recorded_at timestamp',
+        'model_watermarks': 'model_name varchar(512), loaded_until bigint, previous_loaded_until bigint, '
+            ~ 'was_full_rebuild boolean, settings_fingerprint varchar(64), run_id integer, recorded_at timestamp',
+        'rebuilt_keys': 'model_name varchar(512), key_value varchar(64), rebuilt_until bigint, recorded_at timestamp',
         'model_versions': 'model_name varchar(512), version varchar(64), recorded_at timestamp',
         'markov_step_changes': 'model_name varchar(512), month date, from_name varchar(32), to_name varchar(32), '
-            ~ 'steps bigint, rebuilt_until timestamp, recorded_at timestamp',
+            ~ 'steps bigint, rebuilt_until bigint, recorded_at timestamp',
         'build_runs': 'run_id integer, invocation_id varchar(64), started_at timestamp',
         'test_results': 'test_name varchar(512), status varchar(16), failures bigint, run_id integer, recorded_at timestamp',
-        'changed_key_windows': 'model_name varchar(512), since timestamp, until timestamp, recorded_at timestamp',
+        'changed_key_windows': 'model_name varchar(512), since bigint, until bigint, recorded_at timestamp',
+        'state_version': 'version integer',
     }) }}
+{%- endmacro %}
+
+{#- The version of the state tables' shape: state of another version is dropped (its models
+    then rebuild in full; their own tables may need `dbt build --full-refresh` once). -#}
+{% macro load_state_version() -%}
+    {{ return(2) }}
 {%- endmacro %}
 
 
@@ -59,60 +68,101 @@
 {%- endmacro %}
 
 
-{#- on-run-start: create the state tables, record this run's cutoff and raw row counts. -#}
-{% macro record_load_checkpoint() -%}
+{#- on-run-start, first: create the state tables (dropping those of another version). -#}
+{% macro create_load_state() -%}
     {%- if not execute -%}{{ return('') }}{%- endif -%}
-    {%- set checkpoints = load_state_relation('load_checkpoints') -%}
-    {%- do run_query('create schema if not exists ' ~ adapter.quote(checkpoints.schema)) -%}
+    {%- set versions = load_state_relation('state_version') -%}
+    {%- do run_query('create schema if not exists ' ~ adapter.quote(versions.schema)) -%}
+    {%- set current = load_relation(versions) is not none
+        and run_query('select max(version) from ' ~ versions).rows[0][0] == load_state_version() -%}
     {%- for name, columns in load_state_tables().items() -%}
+        {%- if not current -%}
+            {%- do run_query('drop table if exists ' ~ load_state_relation(name)) -%}
+        {%- endif -%}
         {%- do run_query('create table if not exists ' ~ load_state_relation(name) ~ ' (' ~ columns ~ ')') -%}
         {#- dbt filled its relation cache before this hook: tell it of the table (load_state_exists) -#}
         {%- do adapter.cache_added(load_state_relation(name).incorporate(type='table')) -%}
     {%- endfor -%}
-    {%- set previous -%}
-        (select max(cutoff) from {{ checkpoints }}
-         where recorded_at = (select max(recorded_at) from {{ checkpoints }}))
+    {%- if not current -%}
+        {%- do run_query('insert into ' ~ versions ~ ' (version) values (' ~ load_state_version() ~ ')') -%}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- on-run-start, after the run is numbered: this run's cutoff (the newest load id), and per
+    raw table its row count and content checksum, and whether the rows up to the previous
+    cutoff are still the ones that run saw. Rows without a load id (written outside a load)
+    count as load 0: every run reads them, and a change of them rewrites history. -#}
+{% macro record_load_checkpoint() -%}
+    {%- if not execute -%}{{ return('') }}{%- endif -%}
+    {%- set checkpoints = load_state_relation('load_checkpoints') -%}
+    {%- set previous_run -%}
+        (select max(run_id) from {{ checkpoints }})
     {%- endset -%}
-insert into {{ checkpoints }} (invocation_id, cutoff, raw_table, raw_rows, history_rewritten, recorded_at)
+    {%- set previous -%}
+        (select max(cutoff) from {{ checkpoints }} where run_id = {{ previous_run }})
+    {%- endset -%}
+insert into {{ checkpoints }} (invocation_id, run_id, cutoff, raw_table, raw_rows, raw_checksum, history_rewritten, recorded_at)
 select
-    '{{ invocation_id }}',
-    max(coalesce(counted.newest, cast('1900-01-01' as timestamp))) over (),
+    {{ _sql_string(invocation_id) }},
+    {{ this_run_id() }},
+    max(coalesce(counted.newest, 0)) over (),
     counted.raw_table,
     counted.raw_rows,
-    -- per table: rows removed, or stamped at or before the previous cutoff, since that run
-    counted.rows_until_previous <> coalesce(recorded.raw_rows, 0)
-        and {{ previous }} is not null,
+    counted.raw_checksum,
+    -- per table: rows removed, added without a load id, or changed up to the previous cutoff
+    recorded.raw_table is not null
+        and (counted.rows_until_previous <> recorded.raw_rows
+             or counted.checksum_until_previous <> recorded.raw_checksum),
     {{ dbt.current_timestamp() }}
 from (
     {%- for table in raw_data_tables() %}
+    {%- set checksum = raw_row_checksum(raw_record_text(raw_data_table(table).columns)) %}
     select
         '{{ table }}' as raw_table,
         count(*) as raw_rows,
-        max(_loaded_at) as newest,
-        sum(case when coalesce(_loaded_at, cast('1900-01-01' as timestamp)) <= {{ previous }} then 1 else 0 end)
-            as rows_until_previous
+        max(_load_id) as newest,
+        coalesce(sum({{ checksum }}), 0) as raw_checksum,
+        sum(case when coalesce(_load_id, 0) <= {{ previous }} then 1 else 0 end) as rows_until_previous,
+        coalesce(sum(case when coalesce(_load_id, 0) <= {{ previous }} then {{ checksum }} else 0 end), 0)
+            as checksum_until_previous
     from {{ source('raw_data', table) }}
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 ) as counted
 left join (
-    select raw_table, raw_rows
+    select raw_table, raw_rows, raw_checksum
     from {{ checkpoints }}
-    where recorded_at = (select max(recorded_at) from {{ checkpoints }})
+    where run_id = {{ previous_run }}
 ) as recorded
     on counted.raw_table = recorded.raw_table
 {%- endmacro %}
 
 
+{#- A row's content checksum (of its text), summed per table: a change of content that keeps
+    the row count (an UPDATE) changes the sum. -#}
+{% macro raw_row_checksum(row_text) -%}
+    {{ return(adapter.dispatch('raw_row_checksum')(row_text)) }}
+{%- endmacro %}
+
+{% macro default__raw_row_checksum(row_text) -%}
+    cast(hashtext({{ row_text }}) as decimal(38, 0))
+{%- endmacro %}
+
+{% macro redshift__raw_row_checksum(row_text) -%}
+    cast(fnv_hash({{ row_text }}) % 2147483648 as decimal(38, 0))
+{%- endmacro %}
+
+
 {#-
-    The load window of the current model: {'since', 'until', 'full'}, timestamps as SQL
+    The load window of the current model: {'since', 'until', 'full', 'empty'}, load ids as SQL
     literals. `until` is this run's cutoff, or, for a model downstream of other incremental
     models, the oldest point any of them has processed (they may not have run in this
     invocation). `full` when the model must be rebuilt from everything: its first build,
     --full-refresh, no watermark yet, or history rewritten since its watermark.
 -#}
 {% macro load_window() -%}
-    {%- set fallback = {'since': "cast('1900-01-01' as timestamp)", 'until': "cast('9999-12-31' as timestamp)", 'full': true, 'empty': false} -%}
+    {%- set fallback = {'since': 'cast(0 as bigint)', 'until': 'cast(9223372036854775807 as bigint)', 'full': true, 'empty': false} -%}
     {%- if not execute or model.unique_id not in graph.nodes -%}{{ return(fallback) }}{%- endif -%}
     {#- Asked by the model's SQL and by each of its hooks: computed once per node and context
         (the `model` mapping lives as long as the node's compilation or execution), as
@@ -144,28 +194,29 @@ left join (
     {%- endfor -%}
     {%- set query -%}
         select
-            (select max(cutoff) from {{ checkpoints }} where invocation_id = '{{ invocation_id }}') as run_cutoff,
-            (select max(cutoff) from {{ checkpoints }}) as latest_cutoff,
+            (select max(cutoff) from {{ checkpoints }} where invocation_id = {{ _sql_string(invocation_id) }}) as run_cutoff,
+            (select max(cutoff) from {{ checkpoints }} where run_id = (select max(run_id) from {{ checkpoints }})) as latest_cutoff,
             {%- if is_changed_keys %}
             {#- a changed-keys model: from the oldest watermark of the models that read it -#}
             (select min(loaded_until) from {{ watermarks }} where model_name in ({{ consumers | join(', ') if consumers else "''" }})) as since,
             {%- else %}
-            (select max(loaded_until) from {{ watermarks }} where model_name = '{{ this }}') as since,
+            (select max(loaded_until) from {{ watermarks }} where model_name = '{{ this }}'
+             and run_id = (select max(run_id) from {{ watermarks }} where model_name = '{{ this }}')) as since,
             {%- endif %}
             (select max(settings_fingerprint) from {{ watermarks }} where model_name = '{{ this }}') as fingerprint,
             {%- if upstream %}
             (select min(loaded_until) from {{ watermarks }} where model_name in ({{ upstream | join(', ') }})) as upstream_until,
             (select count(distinct model_name) from {{ watermarks }} where model_name in ({{ upstream | join(', ') }})) as upstream_known,
             {%- else %}
-            cast(null as timestamp) as upstream_until,
+            cast(null as bigint) as upstream_until,
             0 as upstream_known,
             {%- endif %}
             {#- by when it was seen, not by the cutoff: a load that only removed rows does not
                 move the cutoff -#}
-            (select max(recorded_at) from {{ checkpoints }} where history_rewritten
+            (select max(run_id) from {{ checkpoints }} where history_rewritten
                 and raw_table in ({{ _quoted(raw_tables_read) if raw_tables_read else "''" }})
-                and recorded_at > coalesce((select max(recorded_at) from {{ watermarks }} where model_name = '{{ this }}'),
-                                           cast('1900-01-01' as timestamp))) as rewritten_at
+                and run_id > coalesce((select max(run_id) from {{ watermarks }} where model_name = '{{ this }}'), 0))
+                as rewritten_at
     {%- endset -%}
     {%- set rows = run_query(query).rows -%}
     {%- if rows | length == 0 -%}
@@ -192,8 +243,8 @@ left join (
             or row['fingerprint'] != results_settings_fingerprint()
             or not _changed_keys_cover(since, until) -%}
     {%- endif -%}
-    {%- set until_sql = "cast('" ~ until ~ "' as timestamp)" if until is not none else "cast('1900-01-01' as timestamp)" -%}
-    {%- set since_sql = "cast('" ~ since ~ "' as timestamp)" if since is not none else fallback.since -%}
+    {%- set until_sql = 'cast(' ~ until ~ ' as bigint)' if until is not none else 'cast(0 as bigint)' -%}
+    {%- set since_sql = 'cast(' ~ since ~ ' as bigint)' if since is not none else fallback.since -%}
     {{ return({'since': since_sql, 'until': until_sql, 'full': full,
                'empty': (not full) and (until is none or since is none or until <= since)}) }}
 {%- endmacro %}
@@ -235,7 +286,7 @@ left join (
     {%- if not names -%}{{ return(true) }}{%- endif -%}
     {%- set covered = run_query('select count(*) from ' ~ load_state_relation('changed_key_windows')
         ~ ' where model_name in (' ~ _quoted(names) ~ ')'
-        ~ " and since <= cast('" ~ since ~ "' as timestamp) and until >= cast('" ~ until ~ "' as timestamp)") -%}
+        ~ ' and since <= ' ~ since ~ ' and until >= ' ~ until) -%}
     {{ return(covered.rows | length > 0 and covered.rows[0][0] == names | length) }}
 {%- endmacro %}
 
@@ -296,19 +347,20 @@ left join (
 
 
 {#- post-hooks of every model (dbt_project.yml), inside the model's transaction; for an
-    incremental model: record the load time it has now processed up to, then drop older
+    incremental model: record the load id it has now processed up to, then drop older
     records. Nothing for other models. -#}
 {% macro insert_watermark() -%}
     {%- if not execute or model.config.materialized != 'incremental' -%}{{ return('') }}{%- endif -%}
     {%- set window = load_window() -%}
     insert into {{ load_state_relation('model_watermarks') }}
-        (model_name, loaded_until, previous_loaded_until, was_full_rebuild, settings_fingerprint, recorded_at)
+        (model_name, loaded_until, previous_loaded_until, was_full_rebuild, settings_fingerprint, run_id, recorded_at)
     select
         '{{ this }}',
         {{ window.until }},
-        {{ 'cast(null as timestamp)' if window.full else window.since }},
+        {{ 'cast(null as bigint)' if window.full else window.since }},
         {{ 'true' if window.full else 'false' }},
         '{{ results_settings_fingerprint() }}',
+        {{ this_run_id() }},
         {{ dbt.current_timestamp() }}
 {%- endmacro %}
 
@@ -318,7 +370,7 @@ left join (
     delete from {{ watermarks }}
     where
         model_name = '{{ this }}'
-        and recorded_at < (select max(newest.recorded_at) from {{ watermarks }} as newest where newest.model_name = '{{ this }}')
+        and run_id < (select max(newest.run_id) from {{ watermarks }} as newest where newest.model_name = '{{ this }}')
 {%- endmacro %}
 
 

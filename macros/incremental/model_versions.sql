@@ -78,7 +78,8 @@
 
 
 {#- What a node's rows are read from: the nodes it depends on, through ephemeral models
-    (compiled into its own SQL, so their inputs are its inputs). -#}
+    (compiled into its own SQL, so their inputs are its inputs) and views (read when queried,
+    so their inputs are its inputs too, besides the view itself). -#}
 {% macro _version_inputs(unique_id) -%}
     {%- set found = [] -%}
     {%- set queue = graph.nodes[unique_id].depends_on.nodes | list -%}
@@ -87,6 +88,12 @@
         {%- set node = graph.nodes.get(node_id) -%}
         {%- if node is not none and node.resource_type == 'model'
                 and node.config.materialized == 'ephemeral' -%}
+            {%- do queue.extend(node.depends_on.nodes) -%}
+        {%- elif node is not none and node.resource_type == 'model' and node.config.materialized == 'view'
+                and node_id not in found -%}
+            {#- a view's rows are its inputs' rows now, whether or not it was rebuilt since they
+                changed (a `--select` that left it out): its own token, and theirs -#}
+            {%- do found.append(node_id) -%}
             {%- do queue.extend(node.depends_on.nodes) -%}
         {%- elif node_id not in found -%}
             {%- do found.append(node_id) -%}

@@ -125,8 +125,8 @@ LONGEST_FIRST = ("test_load_order_cases.py", "test_known_answer.py", "test_fault
                  "test_load_order_properties.py", "test_ci_checks.py", "test_incremental.py",
                  "test_run_lock.py", "test_end_to_end.py", "test_access_control.py",
                  "test_bench.py", "test_markov.py", "test_semantic_layer.py",
-                 "test_test_meaning.py", "test_dashboards.py", "test_docs_site.py",
-                 "test_warnings_and_history.py",
+                 "test_test_meaning.py", "test_load_ids.py", "test_dashboards.py",
+                 "test_docs_site.py", "test_warnings_and_history.py",
                  "test_vars.py", "test_operations.py", "test_redshift.py")
 
 

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
+import psycopg2
 import pytest
 import yaml
 
@@ -11,11 +16,13 @@ from warehouse.dbt import (
     Dbt,
     DbtError,
     first_error,
+    local_state,
     local_target,
     profiles_yaml,
     redshift_target,
     write_profiles,
 )
+from warehouse.server import Warehouse
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -74,3 +81,61 @@ def test_a_failed_dbt_command_raises_one_line(tmp_path: Path) -> None:
     assert "\n" not in message
     result = dbt.run("--quiet", "parse", "--target", "nope", check=False)
     assert not result.success and "target named 'nope'" in result.output
+
+
+def test_a_named_state_wins_over_the_local_one(tmp_path: Path) -> None:
+    (tmp_path / ".warehouse" / "state").mkdir(parents=True)
+    (tmp_path / ".warehouse" / "state" / "manifest.json").write_text("{}")
+    build = ["build", "--target", "dev", "--defer"]
+    assert local_state(build, {}, tmp_path) == tmp_path / ".warehouse" / "state"
+    assert local_state(["ls", "-s", "state:modified"], {}, tmp_path) == (
+        tmp_path / ".warehouse" / "state")
+    for args, environ in (([*build, "--state", "prod"], {}), ([*build, "--defer-state=p"], {}),
+                          (build, {"DBT_STATE": "prod"}), (build, {"DBT_DEFER_STATE": "p"}),
+                          (["build", "--target", "dev"], {})):
+        assert local_state(args, environ, tmp_path) is None, (args, environ)
+    elsewhere = tmp_path / "elsewhere"
+    assert local_state([*build, "--project-dir", ".."], {}, elsewhere) == (
+        tmp_path / ".warehouse" / "state")
+    with pytest.raises(DbtError, match="has none: run 'make build'"):
+        local_state(build, {}, elsewhere)
+    assert local_state(["run", "--vars", "{note: 'state: x'}"], {}, elsewhere) is None
+
+
+@pytest.mark.e2e
+def test_the_venvs_dbt_defers_without_the_activate_script(tmp_path: Path,
+                                                          warehouse: Warehouse) -> None:
+    """`.venv/bin/dbt build --target dev --defer` from the project root, no DBT_STATE set."""
+    (tmp_path / "dbt_project.yml").write_text(
+        "name: mini\nversion: '1.0'\nconfig-version: 2\nprofile: elt\n"
+        "models: {mini: {+materialized: table}}\n")
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "upstream.sql").write_text("select 1 as x")
+    (models / "downstream.sql").write_text("select x + 1 as y from {{ ref('upstream') }}")
+    write_profiles(tmp_path, warehouse.dbt_target(name="prod", schema="mini_prod"),
+                   warehouse.dbt_target(name="dev", schema="mini_dev"))
+    env = {name: value for name, value in os.environ.items()
+           if name not in ("DBT_STATE", "DBT_DEFER_STATE", "DBT_PROJECT_DIR")}
+    env["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
+
+    def dbt(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(Path(sys.executable).parent / "dbt"), *args], cwd=tmp_path,
+                              env=env, capture_output=True, text=True, timeout=300)
+
+    deferred = ("build", "--target", "dev", "--select", "downstream", "--defer")
+    missing = dbt(*deferred)
+    assert missing.returncode == 1 and missing.stdout == "", missing
+    assert missing.stderr.count("\n") == 1 and "run 'make build'" in missing.stderr, missing
+    production = dbt("build", "--target", "prod")
+    assert production.returncode == 0, production.stdout[-3000:]
+    (tmp_path / ".warehouse" / "state").mkdir(parents=True)
+    shutil.copy(tmp_path / "target" / "manifest.json", tmp_path / ".warehouse" / "state")
+    development = dbt(*deferred)
+    assert development.returncode == 0, development.stdout
+    with psycopg2.connect(warehouse.uri()) as conn, conn.cursor() as cur:
+        cur.execute("select y from mini_dev.downstream")
+        assert cur.fetchall() == [(2,)]
+        cur.execute("select to_regclass('mini_dev.upstream')")  # read from mini_prod
+        assert cur.fetchall() == [(None,)]
+        cur.execute("drop schema mini_dev cascade; drop schema mini_prod cascade")

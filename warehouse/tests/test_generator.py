@@ -445,3 +445,30 @@ def test_spend_varies_by_channel_and_season(default: tuple[Manifest, Tables]) ->
     assert daily("Naver", 9) > 1.4 * daily("Naver", 8, 10)  # the September holidays
     assert sum(weekend[True]) / len(weekend[True]) < 0.85 * sum(weekend[False]) / len(
         weekend[False])
+
+
+def test_planted_anomalies_change_only_what_they_plant(tmp_path: Path) -> None:
+    """--plant-anomalies draws every random number the default data set draws: only Naver's
+    last-day spend (ten times) and Google's transactions of three days before (gone) differ."""
+    plain, planted = tmp_path / "plain", tmp_path / "planted"
+    generate(plain, scale=0.2)
+    manifest = generate(planted, scale=0.2, plant_anomalies=True)
+    assert {(p["channel"], p["date"]) for p in manifest.planted} == {
+        ("Naver", "2019-11-30"), ("Google", "2019-11-27")}
+    for name in ("user_session_channel", "session_timestamp", "nps", "user_event"):
+        assert (plain / f"{name}.csv").read_bytes() == (planted / f"{name}.csv").read_bytes()
+    spend = {(r[0], r[1]): r for r in _rows(plain, "ad_spend")}
+    changed = [(r, spend[(r[0], r[1])]) for r in _rows(planted, "ad_spend")
+               if r != spend[(r[0], r[1])]]
+    [(typo, drawn)] = changed
+    assert typo[:2] == ("2019-11-30", "Naver") and typo[2:4] == drawn[2:4]
+    assert round(float(str(typo[4])), 2) == round(10 * float(str(drawn[4])), 2)
+    channel = {r[1]: r[2] for r in _rows(plain, "user_session_channel")}
+    day = {r[0]: str(r[1])[:10] for r in _rows(plain, "session_timestamp")}
+    before = set(_rows(plain, "session_transaction"))
+    after = set(_rows(planted, "session_transaction"))
+    lost = before - after
+    assert lost and after < before
+    assert {(channel[r[0]], day[r[0]]) for r in lost} == {("Google", "2019-11-27")}
+    kept = {(channel[r[0]], day[r[0]]) for r in _rows(planted, "session_transaction")}
+    assert ("Google", "2019-11-27") not in kept

@@ -195,7 +195,8 @@ def _model_messages(project: DbtProject) -> dict[str, str]:
 
 def _changed_keys_models(project: DbtProject) -> set[str]:
     """The changed-keys models: rebuilt as a window closes (they then list nothing)."""
-    return {name for name in _models(project) if name.startswith(("stg_raw_data__changed_", "int_changed_"))}
+    return {name for name in _models(project)
+            if name.startswith(("stg_raw_data__changed_", "int_changed_"))}
 
 
 def _models(project: DbtProject) -> set[str]:

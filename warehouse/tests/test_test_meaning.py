@@ -23,7 +23,8 @@ pytestmark = pytest.mark.e2e
 
 FAILURE = re.compile(r"Failure in test (\S+)")
 UNIQUE_SESSIONS = "unique_in_new_rows_int_sessions_joined_session_id"
-REBUILT = "    where {{ in_changed('session_id', ref('stg_raw_data__changed_sessions'), 'session_id', window) }}\n"
+REBUILT = ("    where {{ in_changed('session_id', ref('stg_raw_data__changed_sessions'), "
+           "'session_id', window) }}\n")
 
 
 def project_copy(dbt_project: DbtProject, tmp_path: Path) -> tuple[Path, Dbt]:

@@ -36,7 +36,7 @@ new_sessions as (
     select session_id
     from {{ changed_sessions }}
     where
-        first_loaded_at > {{ window.since }}
+        first_load_id > {{ window.since }}
         and is_loaded_once
 
 ),

@@ -1,6 +1,6 @@
 {#- The sessions a run re-decides: every session with a channel, timestamp or transaction
     row that its base model re-decided inside the window (macros/incremental/changed_keys.sql),
-    with when its rows were first loaded and whether any was loaded twice, so a model that
+    with the first load of its rows and whether any was loaded twice, so a model that
     merges new sessions into aggregates can tell a new session from a changed one. -#}
 {%- set window = load_window() %}
 
@@ -46,7 +46,7 @@ rows_of_changed_sessions as (
     {%- for table in ['user_session_channel', 'session_timestamp', 'session_transaction'] %}
     select
         sessionid,
-        first_loaded_at,
+        first_load_id,
         raw_copies
     from {{ ref('base_raw_data__' ~ table) }}
     where sessionid in (select changed_ids.sessionid from changed_ids)
@@ -59,8 +59,8 @@ final as (
 
     select
         sessionid as session_id,
-        min(first_loaded_at) as first_loaded_at,
-        max(raw_copies) = 1 and count(first_loaded_at) = count(*) as is_loaded_once
+        min(first_load_id) as first_load_id,
+        max(raw_copies) = 1 as is_loaded_once
     from rows_of_changed_sessions
     group by sessionid
 

@@ -1,0 +1,81 @@
+"""The load window is by load id, and rows changed outside a load are seen: the red-team
+cases of issue 27 that ended with a green build and marts unlike a full refresh.
+
+- case 7: a build in another time zone (PGTZ) writes no clock into the bookkeeping that
+  later builds compare;
+- case 4: a row written outside a load, stamped hours in the future, loses no later day;
+- case 5: an UPDATE of a raw row (amount) reaches the marts on the next build;
+- case 1: a DELETE of a raw row (a transaction) reaches them too.
+After each, a plain build equals a full refresh of the same raw rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from warehouse.generator import generate
+from warehouse.loader import load
+
+from .conftest import DbtProject, assert_same_rows
+from .test_load_order_properties import BUILD, NOT_COMPARED, build, reset
+
+pytestmark = pytest.mark.e2e
+
+
+
+def _assert_equals_a_full_refresh(project: DbtProject) -> None:
+    incremental = project.table_rows(exclude=NOT_COMPARED)
+    project.dbt(*BUILD, "--full-refresh")
+    assert_same_rows(project.table_rows(exclude=NOT_COMPARED), incremental)
+
+
+def test_loads_by_id_and_changes_outside_loads(dbt_project: DbtProject, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    days = [tmp_path / name for name in ("history", "day1", "day2")]
+    generate(days[0], scale=0.05, seed=21)
+    generate(days[1], scale=0.01, seed=22)
+    generate(days[2], scale=0.01, seed=23)
+    reset(dbt_project)
+    uri = dbt_project.warehouse.uri()
+    load(uri, days[0])
+    build(dbt_project, "the history")
+
+    # case 7: a load and a build in a time zone 14 hours ahead of UTC
+    monkeypatch.setenv("PGTZ", "Pacific/Kiritimati")
+    load(uri, days[1], append=True)
+    build(dbt_project, "a build in Pacific/Kiritimati")
+    monkeypatch.delenv("PGTZ")
+
+    # case 4: a row written by hand, outside a load, stamped 9 hours ahead; then a day's load
+    dbt_project.query(
+        "insert into raw_data.nps (id, created, score, _loaded_at) values (987654, "
+        "timezone('utc', now()) - interval '1 day', 9, "
+        "timezone('utc', now()) + interval '9 hours')")
+    load(uri, days[2], append=True)
+    build(dbt_project, "a row outside a load and a day's load")
+    (day_sessions,) = dbt_project.query(
+        "select count(*) from raw_data.user_session_channel where _load_id = "
+        "(select max(_load_id) from raw_data.user_session_channel)")[0]
+    assert day_sessions > 0
+    _assert_equals_a_full_refresh(dbt_project)
+
+    # case 5: an amount updated in place
+    (session,) = dbt_project.query(
+        "select session_id from analytics.fct_sessions where is_conversion "
+        "order by session_id limit 1")[0]
+    dbt_project.query("update raw_data.session_transaction set amount = amount + 7 "
+                      "where sessionid = %s", (session,))
+    build(dbt_project, "an UPDATE of a raw row")
+    (amount,) = dbt_project.query("select gross_amount from analytics.fct_sessions "
+                                  "where session_id = %s", (session,))[0]
+    (raw_amount,) = dbt_project.query("select amount from raw_data.session_transaction "
+                                      "where sessionid = %s", (session,))[0]
+    assert amount == raw_amount
+
+    # case 1: a transaction deleted
+    dbt_project.query("delete from raw_data.session_transaction where sessionid = %s", (session,))
+    build(dbt_project, "a DELETE of a raw row")
+    assert dbt_project.query("select is_conversion, has_transaction from analytics.fct_sessions "
+                             "where session_id = %s", (session,)) == [(False, False)]
+    _assert_equals_a_full_refresh(dbt_project)
