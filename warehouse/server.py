@@ -69,7 +69,8 @@ DEFAULT_PORT = 54329
 RAW_SCHEMA = "raw_data"
 SCHEMAS = (RAW_SCHEMA, "adhoc")
 
-# Settings for analytic work on a small machine (2 cores, 24 GiB); see docs/performance.md, "Tuning".
+# Settings for analytic work on a small machine (2 cores, 24 GiB); see docs/performance.md,
+# "Tuning".
 TUNING: dict[str, str] = {
     "shared_buffers": "2GB",
     # Per sort or hash node, per process: with 2 parallel workers and dbt's 4 threads a build

@@ -27,7 +27,8 @@ pytestmark = pytest.mark.e2e
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 # known_answer: 5 users, 19 sessions, 5 attribution models over May-July 2019, every bad-row kind.
 # hand_computed: the first, smaller set (4 users, 14 sessions).
-# markov_published: the journeys of two published Markov attribution walk-throughs (docs/attribution.md).
+# markov_published: the journeys of two published Markov attribution walk-throughs
+# (docs/attribution.md).
 DATASETS = ("known_answer", "hand_computed", "markov_published")
 TOLERANCE = 1e-6
 

@@ -2,9 +2,9 @@
 
 On the default data set built in a throw-away warehouse, `mf validate-configs` passes and three
 `mf query` runs (every metric by month; net revenue and conversion by channel and month, the
-query in docs/semantic-layer.md; attribution by channel, month and model) are compared with the same figures
-read from the marts with SQL. Nothing lists the attribution models: the test takes whichever
-models `channel_attribution_monthly` holds.
+query in docs/semantic-layer.md; attribution by channel, month and model) are compared with the
+same figures read from the marts with SQL. Nothing lists the attribution models: the test takes
+whichever models `channel_attribution_monthly` holds.
 """
 
 from __future__ import annotations
