@@ -17,7 +17,7 @@
 
 {#- on-run-start: this invocation's run number, the next after the last. -#}
 {% macro record_build_run() -%}
-    {%- if not execute -%}{{ return('') }}{%- endif -%}
+    {%- if not load_state_hooks_run() -%}{{ return('') }}{%- endif -%}
     {%- set runs = load_state_relation('build_runs') -%}
 insert into {{ runs }} (run_id, invocation_id, started_at)
 select coalesce(max(run_id), 0) + 1, {{ _sql_string(invocation_id) }}, {{ dbt.current_timestamp() }}

@@ -68,9 +68,17 @@
 {%- endmacro %}
 
 
+{#- Whether the on-run-start hooks of the load state act: in the commands that run them, not
+    where dbt only renders them (`dbt compile` and `dbt docs generate` render the hooks in a
+    transaction they never commit, and what they told dbt's relation cache would outlive it). -#}
+{% macro load_state_hooks_run() -%}
+    {{ return(execute and flags.WHICH in ('run', 'build', 'seed', 'snapshot', 'test', 'retry')) }}
+{%- endmacro %}
+
+
 {#- on-run-start, first: create the state tables (dropping those of another version). -#}
 {% macro create_load_state() -%}
-    {%- if not execute -%}{{ return('') }}{%- endif -%}
+    {%- if not load_state_hooks_run() -%}{{ return('') }}{%- endif -%}
     {%- set versions = load_state_relation('state_version') -%}
     {%- do run_query('create schema if not exists ' ~ adapter.quote(versions.schema)) -%}
     {%- set current = load_relation(versions) is not none
@@ -94,7 +102,7 @@
     cutoff are still the ones that run saw. Rows without a load id (written outside a load)
     count as load 0: every run reads them, and a change of them rewrites history. -#}
 {% macro record_load_checkpoint() -%}
-    {%- if not execute -%}{{ return('') }}{%- endif -%}
+    {%- if not load_state_hooks_run() -%}{{ return('') }}{%- endif -%}
     {%- set checkpoints = load_state_relation('load_checkpoints') -%}
     {%- set previous_run -%}
         (select max(run_id) from {{ checkpoints }})
