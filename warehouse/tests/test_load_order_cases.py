@@ -274,7 +274,9 @@ def test_readme_attribution_vars_example_builds_with_nothing_skipped(
         f"{summary}\n{failures(result.stdout)}")
 
 
-# The models that log what they rebuild for a consumer (rebuilt_keys, markov_step_changes).
+# Models whose consumers rebuild by what they wrote: int_journey_touches logs its months and
+# Markov steps (rebuilt_keys, markov_step_changes); the monthly attribution re-sums the days of
+# int_changed_conversions that int_rule_based_attribution_daily rebuilt.
 LOGGING_MODELS = ("int_rule_based_attribution_daily", "int_journey_touches")
 
 
