@@ -10,6 +10,7 @@
     sort=['month'],
 ) }}
 {%- set window = load_window() %}
+{%- set response_month = 'cast(' ~ dbt.date_trunc('month', 'responded_at') ~ ' as date)' %}
 
 with
 
@@ -19,7 +20,7 @@ responses as (
         responded_at,
         score
     from {{ ref('stg_raw_data__nps') }}
-    where {{ in_changed('cast(' ~ dbt.date_trunc('month', 'responded_at') ~ ' as date)', ref('stg_raw_data__changed_nps_months'), 'month', window) }}
+    where {{ in_changed(response_month, ref('stg_raw_data__changed_nps_months'), 'month', window) }}
 
 ),
 
