@@ -103,6 +103,7 @@
     count as load 0: every run reads them, and a change of them rewrites history. -#}
 {% macro record_load_checkpoint() -%}
     {%- if not load_state_hooks_run() -%}{{ return('') }}{%- endif -%}
+    {%- do _require_raw_tables() -%}
     {%- set checkpoints = load_state_relation('load_checkpoints') -%}
     {%- set previous_run -%}
         (select max(run_id) from {{ checkpoints }})
@@ -144,6 +145,28 @@ left join (
     where run_id = {{ previous_run }}
 ) as recorded
     on counted.raw_table = recorded.raw_table
+{%- endmacro %}
+
+
+{#- Stop with one line, while the hook compiles, where a raw table is missing (nothing loaded
+    yet): as a failing hook, dbt 1.11 would skip every node and die skipping the saved queries
+    (dbt-core #10029) with a traceback. A dry run (no rows come back, not even the marker row)
+    checks nothing. -#}
+{% macro _require_raw_tables() -%}
+    {%- set tables = raw_data_tables() -%}
+    {%- set schema = source('raw_data', tables[0]).schema -%}
+    {%- set found = run_query("select '-' as table_name union all select table_name from information_schema.tables"
+        ~ " where table_schema = " ~ _sql_string(schema) ~ " and table_name in (" ~ _quoted(tables) ~ ")") -%}
+    {%- if found.rows | length == 0 -%}{{ return(none) }}{%- endif -%}
+    {%- set present = found.columns[0].values() | list -%}
+    {%- set missing = tables | reject('in', present) | list -%}
+    {%- if missing -%}
+        {#- the run ends here: let loads and other builds go at once -#}
+        {%- call statement('release_run_lock', auto_begin=true) -%}{{ release_run_lock() }}{%- endcall -%}
+        {%- do adapter.commit() -%}
+        {{ exceptions.raise_compiler_error(schema ~ " has no table " ~ missing | join(', ')
+            ~ ": load the raw data first (warehouse load DIR, or the load_raw_data_from_s3 operation)") }}
+    {%- endif -%}
 {%- endmacro %}
 
 

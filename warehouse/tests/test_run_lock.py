@@ -27,8 +27,9 @@ from click.testing import CliRunner
 from warehouse.cli import main
 from warehouse.generator import generate
 from warehouse.loader import RUN_LOCK_KEY, STALE_BUILD_SECONDS, LoadError, load
+from warehouse.server import Warehouse
 
-from .conftest import DBT_ENV, PROJECT_ROOT, DbtProject, assert_same_rows
+from .conftest import DBT_ENV, PROJECT_ROOT, DbtProject, _unused_port, assert_same_rows
 
 pytestmark = pytest.mark.e2e
 
@@ -260,3 +261,24 @@ def test_a_load_error_while_waiting_is_still_one_line(dbt_project: DbtProject, d
     with stand_in_build(dbt_project), pytest.raises(LoadError, match="is running; waited 0.5 s"):
         load(dbt_project.warehouse.loader_uri(), data, wait_seconds=0.5)
     assert dbt_project.query(f"select pg_try_advisory_lock({RUN_LOCK_KEY})") == [(True,)]
+
+
+
+def test_a_missing_raw_table_stops_the_build_with_one_line(tmp_path: Path) -> None:
+    """Nothing loaded yet (a fresh warehouse): the build stops naming the raw tables and the
+    command that loads them, runs nothing, leaves no traceback, and holds no lock."""
+    wh = Warehouse(tmp_path / "fresh")
+    wh.home.mkdir(parents=True)
+    wh.port_file.write_text(f"{_unused_port()}\n")
+    wh.up()
+    try:
+        project = DbtProject(wh, tmp_path / "dbt")
+        project.write_profile()
+        result = project.dbt("build", check=False)
+        assert result.returncode != 0
+        assert "raw_data has no table user_session_channel, session_timestamp" in result.stdout
+        assert "load the raw data first (warehouse load DIR" in result.stdout
+        assert " START sql" not in result.stdout and "Traceback" not in result.stdout
+        assert project.query("select count(*) from warehouse_control.dbt_runs") == [(0,)]
+    finally:
+        wh.destroy()
