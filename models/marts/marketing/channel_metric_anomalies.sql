@@ -64,53 +64,29 @@ daily_with_weekday as (
 metric_values as (
 
     -- one row per channel, day and metric: its value, and the count it rests on (none for spend)
+    {#- [metric, value, volume]; spend last: its null volume takes the type of the branches
+        before it (a cast of null there would read, to the Redshift dry run, as a contract's
+        column list) -#}
+    {%- set metrics = [
+        ['sessions', 'cast(sessions as double precision)', 'cast(sessions as double precision)'],
+        ['conversions', 'cast(conversions as double precision)', 'cast(conversions as double precision)'],
+        ['conversion_rate', 'conversion_rate', 'cast(conversions as double precision)'],
+        ['cac', 'cast(cac as double precision)', 'cast(new_paying_users as double precision)'],
+        ['spend', 'cast(spend as double precision)', 'null'],
+    ] %}
+    {%- for metric, value, volume in metrics %}
     select
         metric_date,
         channel,
         day_of_week,
-        cast('sessions' as varchar(32)) as metric,
-        cast(sessions as double precision) as metric_value,
-        cast(sessions as double precision) as volume
+        cast('{{ metric }}' as varchar(32)) as metric,
+        {{ value }} as metric_value,
+        {{ volume }} as volume
     from daily_with_weekday
+    {%- if not loop.last %}
     union all
-    select
-        metric_date,
-        channel,
-        day_of_week,
-        cast('conversions' as varchar(32)) as metric,
-        cast(conversions as double precision) as metric_value,
-        cast(conversions as double precision) as volume
-    from daily_with_weekday
-    union all
-    select
-        metric_date,
-        channel,
-        day_of_week,
-        cast('conversion_rate' as varchar(32)) as metric,
-        conversion_rate as metric_value,
-        cast(conversions as double precision) as volume
-    from daily_with_weekday
-    union all
-    select
-        metric_date,
-        channel,
-        day_of_week,
-        cast('cac' as varchar(32)) as metric,
-        cast(cac as double precision) as metric_value,
-        cast(new_paying_users as double precision) as volume
-    from daily_with_weekday
-    union all
-    -- last: its null takes the type of the branches before it (a cast of null here would
-    -- read, to the Redshift dry run, as a contract's column list)
-    select
-        metric_date,
-        channel,
-        day_of_week,
-        cast('spend' as varchar(32)) as metric,
-        cast(spend as double precision) as metric_value,
-        null as volume
-    from daily_with_weekday
-
+    {%- endif %}
+    {%- endfor %}
 ),
 
 weeks_back as (
