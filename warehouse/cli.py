@@ -297,6 +297,22 @@ def bench(scale: float, out_file: Path, tuning: bool) -> None:
 SLIM_CI_TARGET = Path("target") / "slim-ci"
 
 
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.option("--explain", is_flag=True, help="Only say what would be built, and why.")
+@click.argument("dbt_args", nargs=-1, type=click.UNPROCESSED)
+@user_errors
+def build(explain: bool, dbt_args: tuple[str, ...]) -> None:
+    """The scheduled build: dbt build of what has something new (new loads, changed code, a
+    failed test, a model reading the clock), nothing else. DBT_ARGS go to dbt (--target prod,
+    --vars ..., --exclude ..., --full-refresh)."""
+    from warehouse.dbt import Dbt
+    from warehouse.scheduled import run as run_scheduled
+
+    outcome = run_scheduled(Dbt(project_root(), None), dbt_args, explain=explain, echo=click.echo)
+    if outcome.returncode:
+        sys.exit(outcome.returncode)
+
+
 @main.command("slim-ci")
 @click.option("--state", "state_dir", type=click.Path(path_type=Path), required=True,
               help="Directory holding the production manifest.json (and dbt_project.yml).")

@@ -159,7 +159,7 @@ class Dbt:
     """The project's dbt CLI with one profiles directory (and its own target and log dirs)."""
 
     project_dir: Path
-    profiles_dir: Path
+    profiles_dir: Path | None  # None: dbt's own search (the project directory, ~/.dbt)
     target_path: Path | None = None
     log_path: Path | None = None
     env: dict[str, str] = field(default_factory=dict)  # added to this process's environment
@@ -168,7 +168,9 @@ class Dbt:
     def argv(self, *args: str) -> list[str]:
         """The command line of `dbt <args>` on this project, profiles and directories."""
         argv = [sys.executable, "-m", "warehouse.dbt", *args,
-                "--project-dir", str(self.project_dir), "--profiles-dir", str(self.profiles_dir)]
+                "--project-dir", str(self.project_dir)]
+        if self.profiles_dir is not None:
+            argv += ["--profiles-dir", str(self.profiles_dir)]
         if self.target_path is not None:
             argv += ["--target-path", str(self.target_path)]
         if self.log_path is not None:

@@ -554,6 +554,8 @@ OPERATIONS: dict[str, tuple[str, str]] = {
                                       "iam_role: 'arn:aws:iam::123456789012:role/redshift-copy'}"),
     "report_table_health": ("prod", "{}"),
     "drop_ci_schemas": ("ci", "{}"),
+    # what `warehouse build` reads before it selects (macros/incremental/node_builds.sql)
+    "scheduled_build_state": ("prod", "{}"),
 }
 
 

@@ -43,7 +43,9 @@ from {{ runs }}
         {%- do names.append(result.node.alias) -%}
         {%- do rows.append('select ' ~ _sql_string(result.node.alias) ~ ' as test_name, '
             ~ _sql_string('pass' if passed else result.status) ~ ' as status, '
-            ~ 'cast(' ~ (result.failures if result.failures is not none else 'null') ~ ' as bigint) as failures') -%}
+            ~ 'cast(' ~ (result.failures if result.failures is not none else 'null') ~ ' as bigint) as failures, '
+            ~ _sql_string(node_fingerprint(graph.nodes[result.node.unique_id]) if result.node.unique_id in graph.nodes else '')
+            ~ ' as fingerprint') -%}
     {%- endfor -%}
     {%- set results_table = load_state_relation('test_results') -%}
     {#- none before the first run's on-run-start hook made it (one refused by the run lock) -#}
@@ -52,8 +54,8 @@ from {{ runs }}
         {{ return('') }}
     {%- endif -%}
     {%- do run_query('delete from ' ~ results_table ~ ' where test_name in (' ~ _quoted(names) ~ ')') -%}
-insert into {{ results_table }} (test_name, status, failures, run_id, recorded_at)
-select tested.test_name, tested.status, tested.failures, {{ this_run_id() }}, {{ dbt.current_timestamp() }}
+insert into {{ results_table }} (test_name, status, failures, fingerprint, run_id, recorded_at)
+select tested.test_name, tested.status, tested.failures, tested.fingerprint, {{ this_run_id() }}, {{ dbt.current_timestamp() }}
 from (
     {{ rows | join('\n    union all ') }}
 ) as tested

@@ -17,7 +17,9 @@
     - rebuilt_keys: for a model whose consumers are rebuilt by a key it cannot derive from
       the base layer (int_journey_touches: the months of its journeys), the keys of the rows
       each run deleted and wrote, under that run's window end (log_rebuilt_keys).
-    - model_versions: per model, a token that changes when its rows may have (model_versions.sql).
+    - node_builds: per model, seed and snapshot, the run that last built it, the load id it
+      had then processed up to and the fingerprint of its code (node_builds.sql), which
+      `warehouse build` compares to select what to build.
     - build_runs and test_results: each run's number, and each data test's last result
       (build_runs.sql).
     - markov_step_changes: the Markov steps of the journeys int_journey_touches deleted
@@ -33,11 +35,11 @@
         'model_watermarks': 'model_name varchar(512), loaded_until bigint, previous_loaded_until bigint, '
             ~ 'was_full_rebuild boolean, settings_fingerprint varchar(64), run_id integer, recorded_at timestamp',
         'rebuilt_keys': 'model_name varchar(512), key_value varchar(64), rebuilt_until bigint, recorded_at timestamp',
-        'model_versions': 'model_name varchar(512), version varchar(64), recorded_at timestamp',
+        'node_builds': 'node_id varchar(512), fingerprint varchar(64), run_id integer, loaded_until bigint, recorded_at timestamp',
         'markov_step_changes': 'model_name varchar(512), month date, from_name varchar(32), to_name varchar(32), '
             ~ 'steps bigint, rebuilt_until bigint, recorded_at timestamp',
         'build_runs': 'run_id integer, invocation_id varchar(64), started_at timestamp',
-        'test_results': 'test_name varchar(512), status varchar(16), failures bigint, run_id integer, recorded_at timestamp',
+        'test_results': 'test_name varchar(512), status varchar(16), failures bigint, fingerprint varchar(64), run_id integer, recorded_at timestamp',
         'changed_key_windows': 'model_name varchar(512), since bigint, until bigint, recorded_at timestamp',
         'state_version': 'version integer',
     }) }}
@@ -46,7 +48,7 @@
 {#- The version of the state tables' shape: state of another version is dropped (its models
     then rebuild in full; their own tables may need `dbt build --full-refresh` once). -#}
 {% macro load_state_version() -%}
-    {{ return(2) }}
+    {{ return(3) }}
 {%- endmacro %}
 
 
@@ -99,11 +101,31 @@
 
 {#- on-run-start, after the run is numbered: this run's cutoff (the newest load id), and per
     raw table its row count and content checksum, and whether the rows up to the previous
-    cutoff are still the ones that run saw. Rows without a load id (written outside a load)
-    count as load 0: every run reads them, and a change of them rewrites history. -#}
+    cutoff are still the ones that run saw (raw_table_states). -#}
 {% macro record_load_checkpoint() -%}
     {%- if not load_state_hooks_run() -%}{{ return('') }}{%- endif -%}
     {%- do _require_raw_tables() -%}
+insert into {{ load_state_relation('load_checkpoints') }} (invocation_id, run_id, cutoff, raw_table, raw_rows, raw_checksum, history_rewritten, recorded_at)
+select
+    {{ _sql_string(invocation_id) }},
+    {{ this_run_id() }},
+    max(coalesce(states.newest, 0)) over (),
+    states.raw_table,
+    states.raw_rows,
+    states.raw_checksum,
+    states.history_rewritten,
+    {{ dbt.current_timestamp() }}
+from ({{ raw_table_states() }}) as states
+{%- endmacro %}
+
+
+{#- Per raw table now: its rows, newest load id and content checksum, and whether its history
+    was rewritten since the last run's checkpoint: the count or checksum of the rows up to
+    that run's cutoff differs from what it recorded (rows removed by a replacing load, or
+    changed outside a load: a delete, an update, an insert without a load id). Rows without
+    a load id count as load 0: every run reads them, and a change of them rewrites history.
+    Read by the checkpoint hook and by `warehouse build` (scheduled_build_state). -#}
+{% macro raw_table_states() -%}
     {%- set checkpoints = load_state_relation('load_checkpoints') -%}
     {%- set previous_run -%}
         (select max(run_id) from {{ checkpoints }})
@@ -111,19 +133,14 @@
     {%- set previous -%}
         (select max(cutoff) from {{ checkpoints }} where run_id = {{ previous_run }})
     {%- endset -%}
-insert into {{ checkpoints }} (invocation_id, run_id, cutoff, raw_table, raw_rows, raw_checksum, history_rewritten, recorded_at)
 select
-    {{ _sql_string(invocation_id) }},
-    {{ this_run_id() }},
-    max(coalesce(counted.newest, 0)) over (),
     counted.raw_table,
     counted.raw_rows,
+    counted.newest,
     counted.raw_checksum,
-    -- per table: rows removed, added without a load id, or changed up to the previous cutoff
     recorded.raw_table is not null
         and (counted.rows_until_previous <> recorded.raw_rows
-             or counted.checksum_until_previous <> recorded.raw_checksum),
-    {{ dbt.current_timestamp() }}
+             or counted.checksum_until_previous <> recorded.raw_checksum) as history_rewritten
 from (
     {%- for table in raw_data_tables() %}
     {%- set checksum = raw_row_checksum(raw_record_text(raw_data_table(table).columns)) %}
@@ -153,20 +170,27 @@ left join (
     (dbt-core #10029) with a traceback. A dry run (no rows come back, not even the marker row)
     checks nothing. -#}
 {% macro _require_raw_tables() -%}
-    {%- set tables = raw_data_tables() -%}
-    {%- set schema = source('raw_data', tables[0]).schema -%}
-    {%- set found = run_query("select '-' as table_name union all select table_name from information_schema.tables"
-        ~ " where table_schema = " ~ _sql_string(schema) ~ " and table_name in (" ~ _quoted(tables) ~ ")") -%}
-    {%- if found.rows | length == 0 -%}{{ return(none) }}{%- endif -%}
-    {%- set present = found.columns[0].values() | list -%}
-    {%- set missing = tables | reject('in', present) | list -%}
+    {%- set missing = _missing_raw_tables() -%}
     {%- if missing -%}
         {#- the run ends here: let loads and other builds go at once -#}
         {%- call statement('release_run_lock', auto_begin=true) -%}{{ release_run_lock() }}{%- endcall -%}
         {%- do adapter.commit() -%}
-        {{ exceptions.raise_compiler_error(schema ~ " has no table " ~ missing | join(', ')
-            ~ ": load the raw data first (warehouse load DIR, or the load_raw_data_from_s3 operation)") }}
+        {{ exceptions.raise_compiler_error(source('raw_data', raw_data_tables()[0]).schema ~ " has no table "
+            ~ missing | join(', ') ~ ": load the raw data first (warehouse load DIR, or the load_raw_data_from_s3 operation)") }}
     {%- endif -%}
+{%- endmacro %}
+
+
+{#- The raw tables (and those named in `also`) not in the warehouse; none in a dry run (no
+    rows come back, not even the marker row). -#}
+{% macro _missing_raw_tables(also=[]) -%}
+    {%- set tables = raw_data_tables() + also -%}
+    {%- set schema = source('raw_data', tables[0]).schema -%}
+    {%- set found = run_query("select '-' as table_name union all select table_name from information_schema.tables"
+        ~ " where table_schema = " ~ _sql_string(schema) ~ " and table_name in (" ~ _quoted(tables) ~ ")") -%}
+    {%- if found.rows | length == 0 -%}{{ return([]) }}{%- endif -%}
+    {%- set present = found.columns[0].values() | list -%}
+    {{ return(tables | reject('in', present) | list) }}
 {%- endmacro %}
 
 
@@ -213,7 +237,8 @@ left join (
 
     {%- set raw_tables_read = _raw_tables_read(model.unique_id) -%}
     {%- set upstream = [] -%}
-    {%- for node_id in _upstream_incremental_models(model.unique_id) -%}
+    {%- set upstream_ids = _upstream_incremental_models(model.unique_id) -%}
+    {%- for node_id in upstream_ids -%}
         {%- set node = graph.nodes[node_id] -%}
         {%- do upstream.append("'" ~ api.Relation.create(database=node.database, schema=node.schema, identifier=node.alias) ~ "'") -%}
     {%- endfor -%}
@@ -236,7 +261,14 @@ left join (
             {%- endif %}
             (select max(settings_fingerprint) from {{ watermarks }} where model_name = '{{ this }}') as fingerprint,
             {%- if upstream %}
-            (select min(loaded_until) from {{ watermarks }} where model_name in ({{ upstream | join(', ') }})) as upstream_until,
+            {#- an upstream model with nothing to process (not selected by `warehouse build`,
+                as nothing reached it) counts as processed up to this run's cutoff -#}
+            (select min(processed) from (
+                {%- for node_id in upstream_ids %}
+                select {{ _processed_until(node_id, upstream[loop.index0]) }} as processed
+                {% if not loop.last %}union all{% endif %}
+                {%- endfor %}
+            ) as upstream_processed) as upstream_until,
             (select count(distinct model_name) from {{ watermarks }} where model_name in ({{ upstream | join(', ') }})) as upstream_known,
             {%- else %}
             cast(null as bigint) as upstream_until,
@@ -278,6 +310,37 @@ left join (
     {%- set since_sql = 'cast(' ~ since ~ ' as bigint)' if since is not none else fallback.since -%}
     {{ return({'since': since_sql, 'until': until_sql, 'full': full,
                'empty': (not full) and (until is none or since is none or until <= since)}) }}
+{%- endmacro %}
+
+
+{#- How far an upstream incremental model has processed, as an SQL expression: its watermark
+    while something reached it since (a load that added rows to a raw table it reads, up to
+    this run's cutoff, or a rewrite of one seen after its last build); else this run's cutoff:
+    it has nothing left to process (`warehouse build` did not select it). -#}
+{% macro _processed_until(node_id, name) -%}
+    {%- set checkpoints = load_state_relation('load_checkpoints') -%}
+    {%- set watermarks = load_state_relation('model_watermarks') -%}
+    {%- set tables = _raw_tables_read(node_id) -%}
+    {%- set cutoff -%}
+        coalesce((select max(cutoff) from {{ checkpoints }} where invocation_id = {{ _sql_string(invocation_id) }}),
+                 (select max(cutoff) from {{ checkpoints }} where run_id = (select max(run_id) from {{ checkpoints }})))
+    {%- endset -%}
+    {%- set watermark -%}
+        (select max(loaded_until) from {{ watermarks }} where model_name = {{ name }})
+    {%- endset -%}
+    {%- if not tables -%}{{ return(watermark) }}{%- endif -%}
+    {%- set loads = source('raw_data', raw_data_tables()[0]).schema ~ '._loads' -%}
+    {%- set expression -%}
+        case
+            when (select count(*) from {{ loads }} where raw_table in ({{ _quoted(tables) }}) and rows_added > 0
+                      and load_id > {{ watermark }} and load_id <= {{ cutoff }}) > 0
+                or (select count(*) from {{ checkpoints }} where history_rewritten and raw_table in ({{ _quoted(tables) }})
+                      and run_id > (select max(run_id) from {{ watermarks }} where model_name = {{ name }})) > 0
+                then {{ watermark }}
+            else {{ cutoff }}
+        end
+    {%- endset -%}
+    {{ return(expression) }}
 {%- endmacro %}
 
 

@@ -5,11 +5,21 @@
     node reads the table again after every build.
 
     dbt declares the constraints when it creates a table. An incremental table created before
-    a constraint was declared keeps its old definition: on PostgreSQL the project's
-    incremental materialization adds the missing NOT NULL (which checks the rows already
-    there, and fails naming the column if one is null). Redshift cannot add NOT NULL to an
+    a constraint was declared keeps its old definition: on PostgreSQL the project the missing NOT NULL (which checks the rows already
+    there, and fails naming the column if one is null): the pre-hook add_missing_not_null of
+    every incremental model. Redshift cannot add NOT NULL to an
     existing column; there such a table gets it from `dbt build --full-refresh --select <model>`.
 -#}
+{#- pre-hook of the incremental models (dbt_project.yml): where the table is there and kept. -#}
+{% macro add_missing_not_null() -%}
+    {%- if execute and model.config.materialized == 'incremental' and not should_full_refresh() -%}
+        {%- set existing = load_cached_relation(this) -%}
+        {%- if existing is not none and existing.is_table -%}{%- do ensure_not_null_constraints(existing) -%}{%- endif -%}
+    {%- endif -%}
+    {{ return('') }}
+{%- endmacro %}
+
+
 {% macro ensure_not_null_constraints(relation) -%}
     {{ return(adapter.dispatch('ensure_not_null_constraints')(relation)) }}
 {%- endmacro %}

@@ -14,7 +14,9 @@ from typing import Any
 import psycopg2
 import pytest
 
+from warehouse import scheduled
 from warehouse.dbt import Dbt, write_profiles
+from warehouse.scheduled import Outcome
 from warehouse.server import Warehouse
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -51,6 +53,10 @@ class DbtProject:
         if check and not result.success:
             pytest.fail(f"dbt {' '.join(args)} failed:\n{result.output[-8000:]}")
         return subprocess.CompletedProcess(self.argv(*args), result.returncode, result.output, "")
+
+    def scheduled_build(self, *args: str) -> Outcome:
+        """`warehouse build <args>` (what it selected and why, and dbt's captured build)."""
+        return scheduled.run(self.runner, args, capture=True, echo=lambda _line: None)
 
     def query(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
         conn = psycopg2.connect(self.warehouse.uri())

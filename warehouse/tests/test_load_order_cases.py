@@ -3,8 +3,9 @@ random cuts of the loads is test_load_order_properties.py, whose helpers these u
 
 - The issue's scenario: one append holding an old late session and a conflicting copy of
   another old clean session.
-- A returning user's open journey moving to a later month, in a load of its own; then a
-  build with nothing new, where every incremental model is a no-op.
+- A returning user's open journey moving to a later month, in a load of its own: the
+  scheduled build selects exactly what reads the session tables; then a build with nothing
+  new, which selects nothing.
 - Changed attribution vars: a plain `dbt build --vars ...` equals a `--full-refresh` with the same
   vars, and docs/attribution.md's example of them builds with nothing skipped.
 - A model that logs what it rebuilds for its consumers, new in a warehouse whose consumers
@@ -14,14 +15,13 @@ random cuts of the loads is test_load_order_properties.py, whose helpers these u
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from warehouse.loader import load
+from warehouse.scheduled import Outcome
 
 from .conftest import DbtProject, assert_same_rows
 from .test_load_order_properties import (
@@ -29,6 +29,7 @@ from .test_load_order_properties import (
     BUILD,
     CONFLICTS,
     NOT_COMPARED,
+    SCHEDULED,
     DataSet,
     Row,
     Sources,
@@ -91,7 +92,7 @@ def test_a_late_session_and_a_conflict_in_one_append(
     assert in_marts == {late}, (
         f"fct_sessions should hold the late session {late} and not the conflicting {conflicting}"
         f"; it holds {sorted(in_marts)}")
-    assert result.returncode == 0, failures(result.stdout)
+    assert result.returncode == 0, _build_failures(result)
     incremental = dbt_project.table_rows(exclude=NOT_COMPARED)
     dbt_project.dbt(*BUILD, "--full-refresh")
     assert_same_rows(dbt_project.table_rows(exclude=NOT_COMPARED), incremental)
@@ -124,22 +125,20 @@ def test_a_returning_user_moves_their_open_journey_to_a_later_month(
     held = {session for at, session, _ in by_user[user] if at[:7] == last_month}
     bulk, append = _hold_back_sessions(data, held)
 
-    result = _build_bulk_then_append(dbt_project, tmp_path, bulk, append)
-    assert result.returncode == 0, failures(result.stdout)
-    # rows were loaded: every load window is open, and every model but the calendar (which
-    # reads nothing) reads something that changed
-    assert _no_op_models(dbt_project) == {"dim_dates"}
+    outcome = _build_bulk_then_append(dbt_project, tmp_path, bulk, append)
+    assert outcome.returncode == 0, _build_failures(outcome)
+    # session rows were loaded: exactly the models downstream of the tables that got rows (by
+    # dbt's own graph) are selected
+    assert _selected_models(outcome) == _models_downstream_of(
+        dbt_project, *(name for name, table in append.items() if table.rows))
     incremental = dbt_project.table_rows(exclude=NOT_COMPARED)
 
-    # Nothing new at all: every model is a no-op (incremental ones by their load window,
-    # tables and views by their unchanged inputs) but the build log, which gains this build's
-    # rows, and nothing else changes.
+    # Nothing new at all: nothing is selected, nothing built, nothing changes.
     history = "select count(distinct built_at) from analytics.raw_data_quality_history"
     builds_before = dbt_project.query(history)[0][0]
-    build(dbt_project, "nothing new")
-    assert _models(dbt_project) - {"raw_data_quality_history"} - _changed_keys_models(dbt_project) \
-        == _no_op_models(dbt_project) - _changed_keys_models(dbt_project)
-    assert dbt_project.query(history)[0][0] == builds_before + 1
+    outcome = build(dbt_project, "nothing new")
+    assert outcome.selected == {} and outcome.build is None
+    assert dbt_project.query(history)[0][0] == builds_before
     assert_same_rows(dbt_project.table_rows(exclude=NOT_COMPARED), incremental)
 
     dbt_project.dbt(*BUILD, "--full-refresh")
@@ -168,41 +167,36 @@ def _hold_back_sessions(data: DataSet, held: set[str]) -> tuple[DataSet, DataSet
 
 
 def _build_bulk_then_append(project: DbtProject, tmp_path: Path, bulk: DataSet,
-                            append: DataSet) -> subprocess.CompletedProcess[str]:
-    """A fresh warehouse: load `bulk`, build, append `append`; the plain build after it."""
+                            append: DataSet) -> Outcome:
+    """A fresh warehouse: load `bulk`, build, append `append`; the scheduled build after it."""
     reset(project)
     uri = project.warehouse.uri()
     load(uri, write_dataset(tmp_path / "bulk", bulk))
     build(project, "the bulk load")
     load(uri, write_dataset(tmp_path / "append", append), append=True)
-    return project.dbt(*BUILD, check=False)
+    return project.scheduled_build(*SCHEDULED)
 
 
-def _no_op_models(project: DbtProject) -> set[str]:
-    """The models the last dbt command reported as a no-op: the incremental
-    materialization's path for a model with nothing new loaded, the table and view
-    materializations' for one whose inputs did not change."""
-    return {name for name, message in _model_messages(project).items()
-            if message.startswith("NO-OP")}
+def _build_failures(outcome: Outcome) -> str:
+    return failures(outcome.build.output if outcome.build is not None else "")
 
 
-def _model_messages(project: DbtProject) -> dict[str, str]:
-    """What the last dbt command reported for each model it ran, by model name."""
-    results = json.loads((project.workdir / "target" / "run_results.json").read_text())
-    return {result["unique_id"].split(".")[-1]: result.get("message") or ""
-            for result in results["results"] if result["unique_id"].startswith("model.")}
+def _selected_models(outcome: Outcome) -> set[str]:
+    """The models a scheduled build selected, by name."""
+    return {node_id.split(".")[-1] for node_id in outcome.selected if node_id.startswith("model.")}
 
 
-def _changed_keys_models(project: DbtProject) -> set[str]:
-    """The changed-keys models: rebuilt as a window closes (they then list nothing)."""
-    return {name for name in _models(project)
-            if name.startswith(("stg_raw_data__changed_", "int_changed_"))}
+def _models_downstream_of(project: DbtProject, *raw_tables: str) -> set[str]:
+    """The models that read any of these raw tables, however indirectly (dbt ls)."""
+    listed = project.dbt("--quiet", "ls", "--resource-type", "model", "--output", "name",
+                         "--select", *(f"source:raw_data.{table}+" for table in raw_tables))
+    return {line.strip() for line in listed.stdout.splitlines() if line.strip()}
 
 
 def _models(project: DbtProject) -> set[str]:
-    """Every model built in the warehouse (each stores its version)."""
-    return {name.strip('"') for (name,) in project.query(
-        "select split_part(model_name, '.', 3) from staging.model_versions")}
+    """Every model built in the warehouse (each records its build)."""
+    return {node_id.split(".")[-1] for (node_id,) in project.query(
+        "select node_id from staging.node_builds where node_id like 'model.%%'")}
 
 
 def test_a_table_is_rebuilt_exactly_when_what_it_reads_changed(
@@ -218,30 +212,22 @@ def test_a_table_is_rebuilt_exactly_when_what_it_reads_changed(
     load(uri, write_dataset(tmp_path / "bulk", bulk))
     build(dbt_project, "the bulk load")
 
-    # The new rows are processed up to the sessions by a partial run; the plain build after
-    # it has no new raw row to see, but what the partial run rewrote reaches the marts.
+    # The new rows are processed up to the sessions by a partial run; the scheduled build
+    # after it has no new raw row to process, but what the partial run rewrote reaches the
+    # marts.
     load(uri, write_dataset(tmp_path / "append", append), append=True)
     dbt_project.dbt("run", "--select", "+int_sessions_joined")
-    build(dbt_project, "a partial run of the new rows")
-    messages = _model_messages(dbt_project)
-    rebuilt = {name for name, message in messages.items() if not message.startswith("NO-OP")}
+    rebuilt = _selected_models(build(dbt_project, "a partial run of the new rows"))
     assert {"dim_users", "channel_monthly_summary", "cohort_retention_monthly",
-            "channel_roas_monthly"} <= rebuilt, messages
-    assert "dim_dates" not in rebuilt  # reads nothing that changed
+            "channel_roas_monthly", "fct_sessions"} <= rebuilt, rebuilt
+    assert "dim_dates" not in rebuilt and "int_sessions_joined" not in rebuilt
     incremental = dbt_project.table_rows(exclude=NOT_COMPARED)
 
-    # A var that changes one table's SQL rebuilds that table and what reads it, nothing else;
-    # the same var again, nothing.
-    build(dbt_project, "a new markov_max_channels", "--vars", "{markov_max_channels: 23}")
-    rebuilt = {name for name, message in _model_messages(dbt_project).items()
-               if not message.startswith("NO-OP")} - _changed_keys_models(dbt_project)
-    assert rebuilt == {"int_markov_removal_effects_monthly", "int_markov_attribution_monthly",
-                       "channel_removal_effects_monthly", "channel_attribution_monthly",
-                       "channel_performance_monthly", "channel_roas_monthly",
-                       "raw_data_quality_history"}, rebuilt
-    build(dbt_project, "the same var again", "--vars", "{markov_max_channels: 23}")
-    assert _models(dbt_project) - {"raw_data_quality_history"} - _changed_keys_models(dbt_project) \
-        == _no_op_models(dbt_project) - _changed_keys_models(dbt_project)
+    # A var the rows depend on rebuilds every model; the same var again, nothing.
+    assert _selected_models(build(dbt_project, "a new markov_max_channels", "--vars",
+                                  "{markov_max_channels: 23}")) == _models(dbt_project)
+    assert not build(dbt_project, "the same var again", "--vars",
+                     "{markov_max_channels: 23}").selected
 
     dbt_project.dbt(*BUILD, "--full-refresh")
     assert_same_rows(dbt_project.table_rows(exclude=NOT_COMPARED), incremental)
@@ -332,7 +318,7 @@ def test_dbt_tests_read_every_row_after_an_incremental_build(
     held = _every_nth_session(data, 30)
     bulk, append = _hold_back_sessions(data, held)
     result = _build_bulk_then_append(dbt_project, tmp_path, bulk, append)
-    assert result.returncode == 0, failures(result.stdout)
+    assert result.returncode == 0, _build_failures(result)
 
     def orphans(*args: str) -> int:
         return _failing_rows(dbt_project, SESSION_TIMESTAMP_HAS_A_SESSION, *args)

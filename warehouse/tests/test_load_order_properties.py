@@ -6,10 +6,11 @@ of the loads that brought the rows (shared/CONTRACT.md, "Load time").
   transaction or channel row loads before or after the others, exact and conflicting copies of
   rows already loaded arrive later, and one load in the middle may replace raw_data, every
   table or one (with the rows already loaded, unchanged or with some changed; with the data so
-  far; with fewer rows; or with another data set). After every load a plain `dbt build` passes
-  its tests; a replace of unchanged rows rebuilds nothing (the load is a diff by content); a
-  retry of the last build, with nothing new, rebuilds nothing and passes; at the end every
-  table in `analytics` equals a `--full-refresh` build of the same raw data, row for row.
+  far; with fewer rows; or with another data set). After every load the scheduled build
+  (`warehouse build`, which selects what has something new) passes its tests; a replace of
+  unchanged rows selects no model (the load is a diff by content); a retry of the last build,
+  with nothing new, selects no model; at the end every table in `analytics` equals a
+  `--full-refresh` build of the same raw data, row for row.
 - The issue's scenario by hand, and changed attribution vars: test_load_order_cases.py (a file
   of its own, so the two run on different workers).
 
@@ -34,6 +35,7 @@ from hypothesis import strategies as st
 
 from warehouse.generator import generate
 from warehouse.loader import load
+from warehouse.scheduled import Outcome
 
 from .conftest import DbtProject, assert_same_rows
 
@@ -47,6 +49,7 @@ STAGING_COMPARED = ("int_markov_transitions_monthly",)
 # Unit tests read no loaded data (their inputs are fixtures): a build after a load skips them.
 # The vars tests below run them.
 BUILD = ("build", "--exclude", "test_type:unit")
+SCHEDULED = ("--exclude", "test_type:unit")  # warehouse build's own dbt options
 ATTRIBUTION_VARS = "{attribution_lookback_days: 14, attribution_half_life_days: 3}"
 
 # The contract's logical keys (shared/CONTRACT.md), and for each table a column that a
@@ -263,18 +266,19 @@ def failures(output: str) -> str:
     return "\n".join(lines) or output[-3000:]
 
 
-def build(project: DbtProject, what: str, *args: str) -> str:
-    """A plain `dbt build`; fail the test naming the step and the failed nodes. Its output."""
-    result = project.dbt(*BUILD, *args, check=False)
-    assert result.returncode == 0, f"dbt build after {what} failed:\n{failures(result.stdout)}"
-    return result.stdout
+def build(project: DbtProject, what: str, *args: str) -> Outcome:
+    """The scheduled build (`warehouse build <args>`); fail the test naming the step and the
+    failed nodes."""
+    outcome = project.scheduled_build(*SCHEDULED, *args)
+    output = outcome.build.output if outcome.build is not None else ""
+    assert outcome.returncode == 0, f"warehouse build after {what} failed:\n{failures(output)}"
+    return outcome
 
 
-def rebuilt(output: str) -> list[str]:
-    """The incremental models a build wrote (not NO-OP; the build log writes every time)."""
-    models = [line.split(" model ", 1)[1].split(" ")[0] for line in output.splitlines()
-              if " OK created sql incremental model " in line and "NO-OP" not in line]
-    return [name for name in models if name.split(".")[-1] not in NOT_COMPARED]
+def rebuilt(outcome: Outcome) -> list[str]:
+    """The models a scheduled build selected, with why."""
+    return [f"{node_id}: {why}" for node_id, why in outcome.selected.items()
+            if node_id.startswith("model.")]
 
 
 class Sources:
@@ -336,11 +340,11 @@ def test_any_cut_of_the_loads_builds_to_a_full_refresh(
         for m, each in enumerate(step):
             load(uri, write_dataset(root / f"load_{n}_{m}", each.data), append=each.append,
                  tables=each.tables)
-        output = build(dbt_project, f"load {n + 1} of {len(parts)} ({cut})")
+        outcome = build(dbt_project, f"load {n + 1} of {len(parts)} ({cut})")
         if n == cut.replace_at and cut.replace_with == "same" and cut.replace_table is None:
             # the rows already loaded, replaced by themselves: a diff of nothing
-            assert not rebuilt(output), f"a replace of unchanged rows rebuilt {rebuilt(output)}"
-    # a retry of the last build, nothing new: it rebuilds nothing, and its tests pass
+            assert not rebuilt(outcome), f"a replace of unchanged rows rebuilt {rebuilt(outcome)}"
+    # a retry of the last build, nothing new: it selects nothing
     assert not rebuilt(build(dbt_project, "the last build, once more"))
     incremental = compared_tables(dbt_project)
     dbt_project.dbt(*BUILD, "--full-refresh")

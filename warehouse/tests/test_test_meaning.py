@@ -115,13 +115,14 @@ def test_a_failing_test_stays_failing_until_the_rows_are_fixed(dbt_project: DbtP
 
 
 def test_dbt_tests_read_the_whole_relation(dbt_project: DbtProject, tmp_path: Path) -> None:
-    """dbt's `unique` and the reconciliations read every row on every run: a mart edited by
-    hand fails its tests on the next build (red-team cases 10 and 11)."""
+    """dbt's `unique` and the reconciliations read every row: a mart edited by hand fails its
+    tests (red-team cases 10 and 11), the scheduled build runs the failed tests again until
+    they pass, and a plain `dbt build` (which rebuilds every table) repairs the marts."""
     data = tmp_path / "data"
     generate(data, scale=0.05, seed=11)
     load(dbt_project.warehouse.uri(), data)
     dbt_project.dbt("build", "--full-refresh", "--exclude", "test_type:unit")
-    dbt_project.dbt("build", "--exclude", "test_type:unit")  # nothing new: every test passes
+    before = dbt_project.table_rows(only=("dim_users", "channel_monthly_summary"))
 
     # rows added through a child table that inherits from the mart
     dbt_project.query("create table analytics.dim_users_extra () inherits (analytics.dim_users); "
@@ -131,11 +132,23 @@ def test_dbt_tests_read_the_whole_relation(dbt_project: DbtProject, tmp_path: Pa
     dbt_project.query("update analytics.channel_monthly_summary set net_revenue = "
                       "net_revenue + 1000 where month = (select min(month) from "
                       "analytics.channel_monthly_summary)")
-    result = dbt_project.dbt("build", "--exclude", "test_type:unit", check=False)
+    result = dbt_project.dbt("test", "--exclude", "test_type:unit", check=False)
     assert result.returncode != 0
     assert "FAIL 3 unique_dim_users_user_id" in result.stdout
+    reconciliation = "assert_channel_monthly_summary_agrees_with_staging"
     assert "FAIL" in next(line for line in result.stdout.splitlines()
-                          if "assert_channel_monthly_summary_agrees_with_staging" in line
-                          and ("FAIL" in line or "PASS" in line))
-    dbt_project.query("drop table analytics.dim_users_extra")
-    dbt_project.dbt("build", "--full-refresh", "--exclude", "test_type:unit")
+                          if reconciliation in line and ("FAIL" in line or "PASS" in line))
+
+    # nothing new was loaded, but the failed tests run again, and fail again
+    outcome = dbt_project.scheduled_build("--exclude", "test_type:unit")
+    rerun = {node_id.split(".")[2]: why for node_id, why in outcome.selected.items()}
+    assert {"unique_dim_users_user_id", reconciliation} <= set(rerun)
+    assert set(rerun.values()) == {"its last result was fail"}
+    assert outcome.returncode != 0
+
+    # a plain dbt build rebuilds every table: the marts are repaired, the tests pass
+    dbt_project.dbt("build", "--exclude", "test_type:unit")
+    assert dbt_project.table_rows(only=("dim_users", "channel_monthly_summary")) == before
+    assert not dbt_project.query("select 1 from information_schema.tables "
+                                 "where table_name = 'dim_users_extra'")
+    assert dbt_project.scheduled_build("--exclude", "test_type:unit").selected == {}

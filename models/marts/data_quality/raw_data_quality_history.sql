@@ -6,12 +6,10 @@
     full_refresh=false,
     dist='even',
     sort=['built_at'],
-    meta={'no_op_when_nothing_new': false},
 ) }}
 
-{#- --full-refresh rebuilds the marts but never erases this build log (full_refresh=false). A
-    build with nothing new loaded still appends its row (no_op_when_nothing_new: false, read by
-    the project's incremental materialization). -#}
+{#- --full-refresh rebuilds the marts but never erases this build log (full_refresh=false).
+    Every build that runs it appends its row (`warehouse build` runs it when raw rows changed). -#}
 {#- Each build appends the current data-quality counts, so rates can be charted over time. -#}
 with
 

@@ -1,0 +1,275 @@
+"""The scheduled build, `warehouse build`: dbt builds what has something new, nothing else.
+
+dbt's own materializations build every node they are given; skipping what has nothing new is
+selection, as dbt's state-aware orchestration does it (a node not selected costs nothing).
+One run-operation (`scheduled_build_state`, macros/incremental/node_builds.sql) reports the
+project's nodes and edges, when each was last built (staging.node_builds, written in the
+node's own transaction) and what its code was then, the tests' last results, and per raw
+table its newest loads and rewrites. `select` decides from that, in Python, and the build is
+`dbt build --select <those nodes>`. A model, seed or snapshot is selected when:
+
+- it was never built, or its code, config or results vars changed since its last build;
+- it reads the clock (current_date, now(), ...);
+- its relation is missing, or a killed build left its `__dbt_tmp` / `__dbt_backup` copy;
+- a raw table it reads got rows in a load it has not processed, or its history was
+  rewritten (rows removed or changed outside a load) since its build;
+- something it reads is selected, or was rebuilt after it (a `--select` run).
+
+A data test runs with the nodes it tests (dbt's indirect selection), and on its own when it
+never ran, its definition changed, or its last result was a failure, an error or a skip (so
+a retry never hides a failure). Plain `dbt build` stays what dbt documents: everything.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from graphlib import TopologicalSorter
+from typing import Any
+
+from warehouse.dbt import Dbt, DbtError, DbtResult
+
+STATE_PREFIX = "scheduled_build_state: "
+BUILT = ("model", "seed", "snapshot")
+# dbt options the run-operation needs too (where to connect, with which vars, where to write)
+SHARED_OPTIONS = ("--target", "-t", "--profiles-dir", "--profile", "--vars", "--target-path",
+                  "--log-path", "--project-dir")
+SELECTING_OPTIONS = ("--select", "-s", "--models", "-m", "--selector", "--inline")
+RERUN_STATUSES = ("fail", "error", "skipped", "runtime error")
+
+
+@dataclass(frozen=True)
+class Node:
+    """A model, seed, snapshot or data test of the project."""
+
+    id: str
+    name: str
+    type: str
+    materialized: str
+    relation: str  # schema.alias, lower case
+    parents: tuple[str, ...]
+    fingerprint: str
+    reads_clock: bool
+
+
+@dataclass(frozen=True)
+class Build:
+    """A node's last build: its code fingerprint, run and the load id processed up to."""
+
+    fingerprint: str
+    run_id: int
+    loaded_until: int | None
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """A raw table now: its newest load id, whether its history was rewritten since the last
+    run (rewritten_now) or at which run last (rewritten_run), and its newest load that added
+    rows."""
+
+    newest: int | None
+    rewritten_now: bool
+    changed_load: int | None
+    rewritten_run: int | None
+
+
+@dataclass(frozen=True)
+class LastResult:
+    status: str
+    fingerprint: str | None
+
+
+@dataclass(frozen=True)
+class State:
+    nodes: Mapping[str, Node]
+    sources: Mapping[str, str]  # source id -> raw_data.<table>
+    relations: frozenset[str]
+    builds: Mapping[str, Build]
+    tests: Mapping[str, LastResult]  # by test name (alias)
+    raw_tables: Mapping[str, RawTable]
+
+
+def parse_state(output: str) -> State:
+    """The state the run-operation printed (one line among dbt's output)."""
+    line = next((line for line in output.splitlines() if line.startswith(STATE_PREFIX)), None)
+    if line is None:
+        raise DbtError("dbt run-operation scheduled_build_state printed no state")
+    raw: dict[str, Any] = json.loads(line[len(STATE_PREFIX):])
+    nodes = {node_id: Node(id=node_id, name=node["name"], type=node["type"],
+                           materialized=node["materialized"], relation=node["relation"],
+                           parents=tuple(node["parents"]), fingerprint=node["fingerprint"],
+                           reads_clock=bool(node["reads_clock"]))
+             for node_id, node in raw["nodes"].items()}
+    return State(
+        nodes=nodes,
+        sources=dict(raw["sources"]),
+        relations=frozenset(raw["relations"]),
+        builds={node_id: Build(b["fingerprint"], int(b["run_id"]), b["loaded_until"])
+                for node_id, b in raw["builds"].items()},
+        tests={name: LastResult(t["status"], t["fingerprint"]) for name, t in raw["tests"].items()},
+        raw_tables={name: RawTable(t["newest"], bool(t["rewritten_now"]), t["changed_load"],
+                                   t["rewritten_run"])
+                    for name, t in raw["raw_tables"].items()},
+    )
+
+
+def select(state: State) -> dict[str, str]:
+    """The nodes to build, each with why (in build order); tests only where they must run
+    on their own (the tests of selected nodes come with them)."""
+    cutoff = max((t.newest for t in state.raw_tables.values() if t.newest is not None), default=0)
+    built = {node_id: node for node_id, node in state.nodes.items() if node.type in BUILT}
+    graph = {node_id: [p for p in node.parents if p in built] for node_id, node in built.items()}
+    selected: dict[str, str] = {}
+    for node_id in TopologicalSorter(graph).static_order():
+        reason = _why(built[node_id], state, selected, cutoff)
+        if reason is not None:
+            selected[node_id] = reason
+    for node in state.nodes.values():
+        if node.type == "test":
+            reason = _why_test(node, state.tests.get(node.relation.rsplit(".", 1)[-1]))
+            if reason is not None:
+                selected[node.id] = reason
+    return selected
+
+
+def _why(node: Node, state: State, selected: Mapping[str, str], cutoff: int) -> str | None:
+    build = state.builds.get(node.id)
+    if build is None:
+        return "never built"
+    if build.fingerprint != node.fingerprint:
+        return "its code, config or vars changed"
+    if node.reads_clock:
+        return "it reads the clock"
+    if node.materialized != "ephemeral":
+        if node.relation not in state.relations:
+            return f"{node.relation} is missing"
+        for suffix in ("__dbt_tmp", "__dbt_backup"):
+            if node.relation + suffix in state.relations:
+                return f"a killed build left {node.relation}{suffix}"
+    processed = build.loaded_until if build.loaded_until is not None else -1
+    for parent in node.parents:
+        if parent in state.sources:
+            reason = _why_raw(state.sources[parent], state.raw_tables.get(state.sources[parent]),
+                              build, processed, cutoff)
+            if reason is not None:
+                return reason
+        elif parent in selected:
+            return f"{_name(state, parent)} is rebuilt"
+        elif parent in state.builds and state.builds[parent].run_id > build.run_id:
+            return f"{_name(state, parent)} was rebuilt after it"
+    return None
+
+
+def _why_raw(name: str, table: RawTable | None, build: Build, processed: int,
+             cutoff: int) -> str | None:
+    if table is None:
+        return None
+    if table.rewritten_now:
+        return f"rows of {name} were removed or changed since the last run"
+    if table.rewritten_run is not None and table.rewritten_run > build.run_id:
+        return f"rows of {name} were removed or changed since it was built"
+    if table.changed_load is not None and processed < min(table.changed_load, cutoff):
+        return f"{name} has rows of load {table.changed_load}, it was built up to load {processed}"
+    return None
+
+
+def _why_test(node: Node, result: LastResult | None) -> str | None:
+    if result is None:
+        return "never ran"
+    if result.status in RERUN_STATUSES:
+        return f"its last result was {result.status}"
+    if result.fingerprint != node.fingerprint:
+        return "its definition changed"
+    return None
+
+
+def _name(state: State, node_id: str) -> str:
+    node = state.nodes.get(node_id)
+    return node.name if node is not None else node_id
+
+
+def summary(state: State, selected: Mapping[str, str]) -> list[str]:
+    """What the build will do, for the log: counts, and every node selected for its own
+    reason (not merely because something it reads is rebuilt)."""
+    built = [node for node in state.nodes.values() if node.type in BUILT]
+    chosen = [node for node in built if node.id in selected]
+    tests = [node_id for node_id in selected if state.nodes[node_id].type == "test"]
+    lines = [f"warehouse build: {len(chosen)} of {len(built)} models, seeds and snapshots "
+             f"selected, {len(built) - len(chosen)} unchanged and not built"
+             + (f"; {len(tests)} tests rerun on their own" if tests else "")]
+    for node_id, reason in selected.items():
+        if not reason.endswith((" is rebuilt", " was rebuilt after it")):
+            lines.append(f"  {_name(state, node_id)}: {reason}")
+    return lines
+
+
+def check_args(args: Sequence[str]) -> None:
+    """A scheduled build chooses its own nodes: a selection is a plain `dbt build`'s job."""
+    for arg in args:
+        if arg.split("=", 1)[0] in SELECTING_OPTIONS:
+            raise DbtError(f"warehouse build selects what has something new itself; for {arg} "
+                           "run dbt build (it builds exactly what you select)")
+
+
+def shared_args(args: Sequence[str]) -> list[str]:
+    """The options of `args` that the state run-operation needs too, with their values."""
+    found: list[str] = []
+    for index, arg in enumerate(args):
+        flag = arg.split("=", 1)[0]
+        if flag in SHARED_OPTIONS:
+            found.append(arg)
+            if "=" not in arg and index + 1 < len(args):
+                found.append(args[index + 1])
+    return found
+
+
+def read_state(dbt: Dbt, args: Sequence[str]) -> State:
+    result = dbt.run("--quiet", "run-operation", "scheduled_build_state", *shared_args(args),
+                     check=False)
+    if not result.success:
+        raise DbtError(result.error_line())
+    return parse_state(result.output)
+
+
+def selectors(state: State, selected: Mapping[str, str]) -> list[str]:
+    """dbt's --select arguments for the selected nodes (by name, the last part of the fqn)."""
+    return sorted(f"fqn:{state.nodes[node_id].name}" for node_id in selected)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A scheduled build: what it selected and why, what it said, and dbt's build (None when
+    nothing was built)."""
+
+    selected: Mapping[str, str]
+    lines: list[str]
+    build: DbtResult | None
+
+    @property
+    def returncode(self) -> int:
+        return self.build.returncode if self.build is not None else 0
+
+
+def run(dbt: Dbt, args: Sequence[str], *, explain: bool = False, capture: bool = False,
+        echo: Callable[[str], Any] = print) -> Outcome:
+    """`warehouse build [dbt options]`: read the state, say what is selected and why, then
+    `dbt build --select` it (everything, with --full-refresh). With `explain`, only say."""
+    check_args(args)
+    if "--full-refresh" in args:
+        lines = ["warehouse build: --full-refresh rebuilds every node"]
+        echo(lines[0])
+        build = None if explain else dbt.run("build", *args, capture=capture, check=False)
+        return Outcome({}, lines, build)
+    state = read_state(dbt, args)
+    selected = select(state)
+    lines = summary(state, selected)
+    if not selected:
+        lines.append("warehouse build: nothing new to build")
+    for line in lines:
+        echo(line)
+    if explain or not selected:
+        return Outcome(selected, lines, None)
+    build = dbt.run("build", "--select", *selectors(state, selected), *args,
+                    capture=capture, check=False)
+    return Outcome(selected, lines, build)
