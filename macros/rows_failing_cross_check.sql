@@ -14,7 +14,8 @@
         '{{ reason }}' as reason,
         {{ raw_record_text(spec.columns, prefix='checked.') }} as record
     from {{ quarantine_partition_rows(source_table, base, changed_sessions, window) }} as checked
-    left join {{ staging_model }} as kept
+    {# a subquery, as `--empty` renders the ref as an aliased one #}
+    left join (select {{ staging_key }} from {{ staging_model }}) as kept
         on checked.{{ base_key }} = kept.{{ staging_key }}
     where
         checked.quarantine_reason is null
@@ -30,7 +31,8 @@
 {% macro quarantine_partition_rows(table, base, changed_sessions, window) -%}
     {%- set key = raw_data_table(table).key[0] -%}
     {%- if window.full -%}
-        {{ base }}
+        {#- a subquery, as `--empty` renders the ref as an aliased one -#}
+        (select * from {{ base }})
     {%- else -%}
     (
         select * from {{ base }}

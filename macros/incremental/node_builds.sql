@@ -16,12 +16,18 @@
 {%- endmacro %}
 
 
-{#- A node's code fingerprint: its SQL, its config, a seed's file checksum and the vars that
-    change results. (A change to a macro alone is not seen: `dbt build --select <model>+`.) -#}
+{#- A node's code fingerprint: its SQL, its config, its descriptions (which persist_docs
+    writes into the warehouse), a seed's file checksum and the vars that change results. (A
+    change to a macro alone is not seen: `dbt build --select <model>+`.) -#}
 {% macro node_fingerprint(node) -%}
     {%- set settings = {} -%}
     {%- for name in results_vars() -%}{%- do settings.update({name: var(name, none)}) -%}{%- endfor -%}
-    {%- set parts = [node.raw_code or '', tojson(node.config, sort_keys=true), tojson(settings, sort_keys=true)] -%}
+    {%- set described = [node.description or ''] -%}
+    {%- for name, column in (node.columns or {}).items() | sort -%}
+        {%- do described.append(name ~ ':' ~ (column.description or '')) -%}
+    {%- endfor -%}
+    {%- set parts = [node.raw_code or '', tojson(node.config, sort_keys=true), tojson(settings, sort_keys=true),
+                     described | join('|')] -%}
     {%- if node.resource_type == 'seed' -%}{%- do parts.append(node.checksum.checksum) -%}{%- endif -%}
     {{ return(local_md5(parts | join('|'))) }}
 {%- endmacro %}
@@ -35,10 +41,15 @@
 {%- endmacro %}
 
 
-{#- post-hook of every model, seed and snapshot (dbt_project.yml), in its transaction. -#}
+{#- post-hook of every model, seed and snapshot (dbt_project.yml), in its transaction. A build
+    with `--empty` (no rows read) forgets the node's build instead, so the next scheduled
+    build selects it. -#}
 {% macro record_node_build() -%}
     {%- if not execute or model.unique_id not in graph.nodes or not load_state_exists() -%}{{ return('') }}{%- endif -%}
     {%- set builds = load_state_relation('node_builds') -%}
+    {%- if invocation_args_dict.get('empty') -%}
+        {{ return('delete from ' ~ builds ~ ' where node_id = ' ~ _sql_string(model.unique_id)) }}
+    {%- endif -%}
     {%- if model.resource_type == 'model' and model.config.materialized == 'incremental' -%}
         {%- set until = load_window().until -%}
     {%- else -%}

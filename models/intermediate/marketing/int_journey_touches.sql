@@ -59,6 +59,18 @@ latest_sessions as (
 
 ),
 
+sessions as (
+
+    select
+        session_id,
+        user_id,
+        channel,
+        session_at,
+        is_conversion
+    from {{ ref('int_sessions_joined') }}
+
+),
+
 recent_sessions as (
 
     -- the sessions an open journey can hold: inside the lookback window before the latest,
@@ -70,7 +82,7 @@ recent_sessions as (
         sessions.session_at,
         sessions.is_conversion,
         latest_sessions.last_at
-    from {{ ref('int_sessions_joined') }} as sessions
+    from sessions
     inner join latest_sessions
         on
             sessions.user_id = latest_sessions.user_id

@@ -38,8 +38,8 @@ touchpoints as (
         {%- if not window.full and not window.empty %}
         -- implied by the days, and found by the conversion_month index (sort key on Redshift)
         and conversion_month in (
-            select changed_conversions.conversion_month
-            from {{ ref('int_changed_conversions') }} as changed_conversions
+            select conversion_month
+            from {{ ref('int_changed_conversions') }}
         )
         {%- endif %}
 
