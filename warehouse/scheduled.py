@@ -9,7 +9,8 @@ table its newest loads and rewrites. `select` decides from that, in Python, and 
 `dbt build --select <those nodes>`. A model, seed or snapshot is selected when:
 
 - it was never built, or its code, config or results vars changed since its last build;
-- it reads the clock (current_date, now(), ...);
+- it reads the clock (current_date, now(), ...), or a source outside raw_data (no load log
+  says when its rows change);
 - its relation is missing, or a killed build left its `__dbt_tmp` / `__dbt_backup` copy;
 - a raw table it reads got rows in a load it has not processed, or its history was
   rewritten (rows removed or changed outside a load) since its build;
@@ -164,7 +165,9 @@ def _why(node: Node, state: State, selected: Mapping[str, str], cutoff: int) -> 
 def _why_raw(name: str, table: RawTable | None, build: Build, processed: int,
              cutoff: int) -> str | None:
     if table is None:
-        return None
+        # a source outside raw_data (or one whose table is missing): no load log says when
+        # its rows changed, so what reads it is built every time
+        return f"{name} has no load log: read anew on every build"
     if table.rewritten_now:
         return f"rows of {name} were removed or changed since the last run"
     if table.rewritten_run is not None and table.rewritten_run > build.run_id:

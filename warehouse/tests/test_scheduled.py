@@ -126,6 +126,16 @@ def test_a_changed_seed_selects_its_readers() -> None:
     assert names(select(built_state(nodes=nodes))) == {"groups", "mart"}
 
 
+def test_a_reader_of_a_source_without_a_load_log_is_selected_every_time() -> None:
+    nodes = {**built_state().nodes}
+    nodes["model.elt.crm"] = _node("crm", "model", "table", "source.elt.crm.accounts")
+    state = built_state(nodes=nodes, sources={**RAW, "source.elt.crm.accounts": "crm.accounts"},
+                        builds={**built_state().builds, "model.elt.crm": Build("code-crm", 5, 10)},
+                        relations=built_state().relations | {"analytics.crm"})
+    why = "crm.accounts has no load log: read anew on every build"
+    assert select(state) == {"model.elt.crm": why}
+
+
 def test_a_clock_reader_is_selected_every_time() -> None:
     nodes = {**built_state().nodes}
     nodes["model.elt.mart"] = replace(nodes["model.elt.mart"], reads_clock=True)
