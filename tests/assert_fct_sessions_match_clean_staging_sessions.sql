@@ -4,11 +4,25 @@
     session id included. -#}
 with
 
+channels as (
+
+    select session_id
+    from {{ ref('stg_raw_data__user_session_channel') }}
+
+),
+
+timestamps as (
+
+    select session_id
+    from {{ ref('stg_raw_data__session_timestamp') }}
+
+),
+
 clean_sessions as (
 
     select channels.session_id
-    from {{ ref('stg_raw_data__user_session_channel') }} as channels
-    inner join {{ ref('stg_raw_data__session_timestamp') }} as timestamps
+    from channels
+    inner join timestamps
         on channels.session_id = timestamps.session_id
 
 ),

@@ -17,8 +17,9 @@ table its newest loads and rewrites. `select` decides from that, in Python, and 
 - something it reads is selected, or was rebuilt after it (a `--select` run).
 
 A data test runs with the nodes it tests (dbt's indirect selection), and on its own when it
-never ran, its definition changed, or its last result was a failure, an error or a skip (so
-a retry never hides a failure). Plain `dbt build` stays what dbt documents: everything.
+never ran, its definition changed, its last result was a failure, an error or a skip, or its
+last run ended before its result was recorded (so a retry never hides a failure). Plain
+`dbt build` stays what dbt documents: everything.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ BUILT = ("model", "seed", "snapshot")
 SHARED_OPTIONS = ("--target", "-t", "--profiles-dir", "--profile", "--vars", "--target-path",
                   "--log-path", "--project-dir")
 SELECTING_OPTIONS = ("--select", "-s", "--models", "-m", "--selector", "--inline")
-RERUN_STATUSES = ("fail", "error", "skipped", "runtime error")
+# "killed": the test started in a run that never recorded its result
+RERUN_STATUSES = ("fail", "error", "skipped", "runtime error", "killed")
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,10 @@ def parse_state(output: str) -> State:
     if line is None:
         raise DbtError("dbt run-operation scheduled_build_state printed no state")
     raw: dict[str, Any] = json.loads(line[len(STATE_PREFIX):])
+    missing = raw.get("missing_raw_tables") or []
+    if missing:
+        raise DbtError(f"raw_data has no table {', '.join(missing)}: load the raw data first "
+                       "(warehouse load DIR, or the load_raw_data_from_s3 operation)")
     nodes = {node_id: Node(id=node_id, name=node["name"], type=node["type"],
                            materialized=node["materialized"], relation=node["relation"],
                            parents=tuple(node["parents"]), fingerprint=node["fingerprint"],
@@ -180,6 +186,8 @@ def _why_raw(name: str, table: RawTable | None, build: Build, processed: int,
 def _why_test(node: Node, result: LastResult | None) -> str | None:
     if result is None:
         return "never ran"
+    if result.status == "killed":
+        return "its last run ended before its result was recorded"
     if result.status in RERUN_STATUSES:
         return f"its last result was {result.status}"
     if result.fingerprint != node.fingerprint:
@@ -198,9 +206,9 @@ def summary(state: State, selected: Mapping[str, str]) -> list[str]:
     built = [node for node in state.nodes.values() if node.type in BUILT]
     chosen = [node for node in built if node.id in selected]
     tests = [node_id for node_id in selected if state.nodes[node_id].type == "test"]
+    rerun = f"; {len(tests)} test{'s' * (len(tests) != 1)} rerun on their own" if tests else ""
     lines = [f"warehouse build: {len(chosen)} of {len(built)} models, seeds and snapshots "
-             f"selected, {len(built) - len(chosen)} unchanged and not built"
-             + (f"; {len(tests)} tests rerun on their own" if tests else "")]
+             f"selected, {len(built) - len(chosen)} unchanged and not built{rerun}"]
     for node_id, reason in selected.items():
         if not reason.endswith((" is rebuilt", " was rebuilt after it")):
             lines.append(f"  {_name(state, node_id)}: {reason}")

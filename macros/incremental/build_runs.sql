@@ -25,6 +25,23 @@ from {{ runs }}
 {%- endmacro %}
 
 
+{#- on-run-start, after the run is numbered: mark the data tests this run selected as started,
+    so a test whose result never gets recorded (the build killed before its on-run-end hook)
+    is selected again by the next `warehouse build`. -#}
+{% macro mark_tests_started() -%}
+    {#- not with --empty, whose results are not recorded either -#}
+    {%- if not load_state_hooks_run() or invocation_args_dict.get('empty') -%}{{ return('') }}{%- endif -%}
+    {%- set names = [] -%}
+    {%- for node_id in selected_resources if node_id in graph.nodes and graph.nodes[node_id].resource_type == 'test' -%}
+        {%- do names.append(graph.nodes[node_id].alias) -%}
+    {%- endfor -%}
+    {%- if not names -%}{{ return('') }}{%- endif -%}
+update {{ load_state_relation('test_results') }}
+set started_run = {{ this_run_id() }}
+where test_name in ({{ _quoted(names) }})
+{%- endmacro %}
+
+
 {#- This invocation's run number, as an SQL expression (a model's `_written_by_run`). -#}
 {% macro this_run_id() -%}
     {{ return('cast((select max(run_id) from ' ~ load_state_relation('build_runs')
@@ -54,8 +71,8 @@ from {{ runs }}
         {{ return('') }}
     {%- endif -%}
     {%- do run_query('delete from ' ~ results_table ~ ' where test_name in (' ~ _quoted(names) ~ ')') -%}
-insert into {{ results_table }} (test_name, status, failures, fingerprint, run_id, recorded_at)
-select tested.test_name, tested.status, tested.failures, tested.fingerprint, {{ this_run_id() }}, {{ dbt.current_timestamp() }}
+insert into {{ results_table }} (test_name, status, failures, fingerprint, run_id, started_run, recorded_at)
+select tested.test_name, tested.status, tested.failures, tested.fingerprint, {{ this_run_id() }}, {{ this_run_id() }}, {{ dbt.current_timestamp() }}
 from (
     {{ rows | join('\n    union all ') }}
 ) as tested

@@ -35,11 +35,11 @@
         'model_watermarks': 'model_name varchar(512), loaded_until bigint, previous_loaded_until bigint, '
             ~ 'was_full_rebuild boolean, settings_fingerprint varchar(64), run_id integer, recorded_at timestamp',
         'rebuilt_keys': 'model_name varchar(512), key_value varchar(64), rebuilt_until bigint, recorded_at timestamp',
-        'node_builds': 'node_id varchar(512), fingerprint varchar(64), run_id integer, loaded_until bigint, recorded_at timestamp',
+        'node_builds': 'node_id varchar(512), fingerprint varchar(64), run_id integer, loaded_until bigint, full_run integer, recorded_at timestamp',
         'markov_step_changes': 'model_name varchar(512), month date, from_name varchar(32), to_name varchar(32), '
             ~ 'steps bigint, rebuilt_until bigint, recorded_at timestamp',
         'build_runs': 'run_id integer, invocation_id varchar(64), started_at timestamp',
-        'test_results': 'test_name varchar(512), status varchar(16), failures bigint, fingerprint varchar(64), run_id integer, recorded_at timestamp',
+        'test_results': 'test_name varchar(512), status varchar(16), failures bigint, fingerprint varchar(64), run_id integer, started_run integer, recorded_at timestamp',
         'changed_key_windows': 'model_name varchar(512), since bigint, until bigint, recorded_at timestamp',
         'state_version': 'version integer',
     }) }}
@@ -48,7 +48,7 @@
 {#- The version of the state tables' shape: state of another version is dropped (its models
     then rebuild in full; their own tables may need `dbt build --full-refresh` once). -#}
 {% macro load_state_version() -%}
-    {{ return(3) }}
+    {{ return(4) }}
 {%- endmacro %}
 
 
@@ -103,7 +103,8 @@
     raw table its row count and content checksum, and whether the rows up to the previous
     cutoff are still the ones that run saw (raw_table_states). -#}
 {% macro record_load_checkpoint() -%}
-    {%- if not load_state_hooks_run() -%}{{ return('') }}{%- endif -%}
+    {#- not with --empty: its sources read no rows, so its counts would say every row was removed -#}
+    {%- if not load_state_hooks_run() or invocation_args_dict.get('empty') -%}{{ return('') }}{%- endif -%}
     {%- do _require_raw_tables() -%}
 insert into {{ load_state_relation('load_checkpoints') }} (invocation_id, run_id, cutoff, raw_table, raw_rows, raw_checksum, history_rewritten, recorded_at)
 select
@@ -143,7 +144,9 @@ select
              or counted.checksum_until_previous <> recorded.raw_checksum) as history_rewritten
 from (
     {%- for table in raw_data_tables() %}
-    {%- set checksum = raw_row_checksum(raw_record_text(raw_data_table(table).columns)) %}
+    {#- the load columns too: a row's load time (which the not-after-load rule reads) or load
+        id changed by hand is a change of history -#}
+    {%- set checksum = raw_row_checksum(raw_record_text(raw_data_table(table).columns | list + ['_loaded_at', '_load_id'])) %}
     select
         '{{ table }}' as raw_table,
         count(*) as raw_rows,
@@ -279,7 +282,13 @@ left join (
             (select max(run_id) from {{ checkpoints }} where history_rewritten
                 and raw_table in ({{ _quoted(raw_tables_read) if raw_tables_read else "''" }})
                 and run_id > coalesce((select max(run_id) from {{ watermarks }} where model_name = '{{ this }}'), 0))
-                as rewritten_at
+                as rewritten_at,
+            {#- an upstream incremental model rebuilt in full since this one's last build (a
+                rewrite this one saw earlier, read from that model before it was rebuilt) -#}
+            (select max(full_run) from {{ load_state_relation('node_builds') }}
+             where node_id in ({{ _quoted(upstream_ids) if upstream_ids else "''" }})
+                and full_run > coalesce((select max(run_id) from {{ watermarks }} where model_name = '{{ this }}'), 0))
+                as upstream_full_at
     {%- endset -%}
     {%- set rows = run_query(query).rows -%}
     {%- if rows | length == 0 -%}
@@ -303,6 +312,7 @@ left join (
         {%- set full = false -%}
     {%- else -%}
         {%- set full = (not is_incremental()) or since is none or until is none or row['rewritten_at'] is not none
+            or row['upstream_full_at'] is not none
             or row['fingerprint'] != results_settings_fingerprint()
             or not _changed_keys_cover(since, until) -%}
     {%- endif -%}
@@ -482,16 +492,38 @@ left join (
 {%- endmacro %}
 
 
+{#- The fingerprints of every node's last build (node_builds), computed once per node and
+    context; none in a dry run. -#}
+{% macro _stored_fingerprints() -%}
+    {%- set cache_key = '_stored_fingerprints_' ~ invocation_id -%}
+    {%- if model is mapping and model.get(cache_key) is not none -%}{{ return(model[cache_key]) }}{%- endif -%}
+    {%- set found = {} -%}
+    {%- if execute and load_state_exists() -%}
+        {%- for row in run_query('select node_id, fingerprint from ' ~ load_state_relation('node_builds')).rows -%}
+            {%- do found.update({row[0]: row[1]}) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {%- if model is mapping -%}{%- do model.update({cache_key: found}) -%}{%- endif -%}
+    {{ return(found) }}
+{%- endmacro %}
+
+
 {#- The code a model's rows are made by: its own SQL and config and those of every model
-    upstream of it, and the checksums of the seeds it reads. A change to any of them rebuilds
+    upstream of it as last built, and the checksums of the seeds it reads. A change to any of them rebuilds
     it, and so everything downstream of a changed model, in full on the next build. (A change
     to a macro is not seen: `dbt build --full-refresh --select <model>+`.) -#}
 {% macro _code_fingerprint(unique_id) -%}
     {%- if unique_id not in graph.nodes -%}{{ return('') }}{%- endif -%}
+    {%- set stored = _stored_fingerprints() -%}
     {%- set parts = [] -%}
     {%- for node_id in [unique_id] + _upstream_nodes(unique_id) if node_id in graph.nodes -%}
         {%- set node = graph.nodes[node_id] -%}
-        {%- if node.resource_type == 'seed' -%}
+        {%- if node_id != unique_id and node_id in stored -%}
+            {#- an upstream node as it was last built (node_builds), not as its code is now:
+                a model built while its changed parent was not yet rebuilt rebuilds in full
+                once the parent is -#}
+            {%- do parts.append(node_id ~ '=' ~ stored[node_id]) -%}
+        {%- elif node.resource_type == 'seed' -%}
             {%- do parts.append(node_id ~ '=' ~ node.checksum.checksum) -%}
         {%- elif node.resource_type in ('model', 'snapshot') -%}
             {%- do parts.append(node_id ~ '=' ~ local_md5(node.raw_code ~ '|' ~ tojson(node.config, sort_keys=true))) -%}

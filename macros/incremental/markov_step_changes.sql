@@ -45,7 +45,8 @@
             last_touches.journey_month as month,
             last_touches.channel as from_name,
             case when last_touches.converted then '(conversion)' else '(null)' end as to_name
-        from {{ touches }} as last_touches
+        {# a subquery: `--empty` renders a ref as an aliased one #}
+        from (select * from {{ touches }}) as last_touches
         where last_touches.touch_position = last_touches.touch_count
     ) as steps
     group by steps.month, steps.from_name, steps.to_name

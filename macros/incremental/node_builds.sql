@@ -16,18 +16,13 @@
 {%- endmacro %}
 
 
-{#- A node's code fingerprint: its SQL, its config, its descriptions (which persist_docs
-    writes into the warehouse), a seed's file checksum and the vars that change results. (A
-    change to a macro alone is not seen: `dbt build --select <model>+`.) -#}
+{#- A node's code fingerprint: its SQL, its config, a seed's file checksum and the vars that
+    change results. (A change to a macro alone is not seen: `dbt build --select <model>+`; a
+    changed description reaches the warehouse's comments with the model's next build.) -#}
 {% macro node_fingerprint(node) -%}
     {%- set settings = {} -%}
     {%- for name in results_vars() -%}{%- do settings.update({name: var(name, none)}) -%}{%- endfor -%}
-    {%- set described = [node.description or ''] -%}
-    {%- for name, column in (node.columns or {}).items() | sort -%}
-        {%- do described.append(name ~ ':' ~ (column.description or '')) -%}
-    {%- endfor -%}
-    {%- set parts = [node.raw_code or '', tojson(node.config, sort_keys=true), tojson(settings, sort_keys=true),
-                     described | join('|')] -%}
+    {%- set parts = [node.raw_code or '', tojson(node.config, sort_keys=true), tojson(settings, sort_keys=true)] -%}
     {%- if node.resource_type == 'seed' -%}{%- do parts.append(node.checksum.checksum) -%}{%- endif -%}
     {{ return(local_md5(parts | join('|'))) }}
 {%- endmacro %}
@@ -50,16 +45,20 @@
     {%- if invocation_args_dict.get('empty') -%}
         {{ return('delete from ' ~ builds ~ ' where node_id = ' ~ _sql_string(model.unique_id)) }}
     {%- endif -%}
+    {%- set node = _sql_string(model.unique_id) -%}
+    {#- an incremental model's last full rebuild: its readers rebuild in full after it -#}
+    {%- set full_run = '(select max(full_run) from ' ~ builds ~ ' where node_id = ' ~ node ~ ')' -%}
     {%- if model.resource_type == 'model' and model.config.materialized == 'incremental' -%}
         {%- set until = load_window().until -%}
+        {%- set full_run = this_run_id() if load_window().full else full_run -%}
     {%- else -%}
         {%- set until = '(select max(cutoff) from ' ~ load_state_relation('load_checkpoints')
             ~ ' where invocation_id = ' ~ _sql_string(invocation_id) ~ ')' -%}
     {%- endif %}
-    delete from {{ builds }} where node_id = {{ _sql_string(model.unique_id) }};
-    insert into {{ builds }} (node_id, fingerprint, run_id, loaded_until, recorded_at)
-    select {{ _sql_string(model.unique_id) }}, {{ _sql_string(node_fingerprint(graph.nodes[model.unique_id])) }},
-        {{ this_run_id() }}, {{ until }}, {{ dbt.current_timestamp() }}
+    insert into {{ builds }} (node_id, fingerprint, run_id, loaded_until, full_run, recorded_at)
+    select {{ node }}, {{ _sql_string(node_fingerprint(graph.nodes[model.unique_id])) }},
+        {{ this_run_id() }}, {{ until }}, {{ full_run }}, {{ dbt.current_timestamp() }};
+    delete from {{ builds }} where node_id = {{ node }} and run_id <> {{ this_run_id() }}
 {%- endmacro %}
 
 
@@ -95,17 +94,22 @@
         {%- endif -%}
     {%- endfor -%}
     {%- set state = {'nodes': nodes, 'sources': sources, 'relations': relations,
-                     'builds': {}, 'tests': {}, 'raw_tables': {}} -%}
+                     'builds': {}, 'tests': {}, 'raw_tables': {},
+                     'missing_raw_tables': _missing_raw_tables(also=['_loads'])} -%}
     {%- if load_state_exists() and execute -%}
         {%- for row in run_query('select node_id, fingerprint, run_id, loaded_until from '
                 ~ load_state_relation('node_builds')).rows -%}
             {%- do state.builds.update({row[0]: {'fingerprint': row[1], 'run_id': row[2] | int,
                                                  'loaded_until': row[3] | int if row[3] is not none else none}}) -%}
         {%- endfor -%}
-        {%- for row in run_query('select test_name, status, fingerprint from ' ~ load_state_relation('test_results')).rows -%}
-            {%- do state.tests.update({row[0]: {'status': row[1], 'fingerprint': row[2]}}) -%}
+        {%- for row in run_query('select test_name, status, fingerprint, run_id, started_run from '
+                ~ load_state_relation('test_results')).rows -%}
+            {#- started in a later run than its result: that run never recorded one (killed) -#}
+            {%- do state.tests.update({row[0]: {
+                'status': 'killed' if row[4] is not none and row[3] is not none and row[4] > row[3] else row[1],
+                'fingerprint': row[2]}}) -%}
         {%- endfor -%}
-        {%- if not _missing_raw_tables(also=['_loads']) -%}
+        {%- if not state.missing_raw_tables -%}
             {%- set checkpoints = load_state_relation('load_checkpoints') -%}
             {%- set query -%}
                 with states as ({{ raw_table_states() }})

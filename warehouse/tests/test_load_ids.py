@@ -5,8 +5,9 @@ cases of issue 27 that ended with a green build and marts unlike a full refresh.
   later builds compare;
 - case 4: a row written outside a load, stamped hours in the future, loses no later day;
 - case 5: an UPDATE of a raw row (amount) reaches the marts on the next build;
-- case 1: a DELETE of a raw row (a transaction) reaches them too.
-After each, a plain build equals a full refresh of the same raw rows."""
+- case 1: a DELETE of a raw row (a transaction) reaches them too;
+- a load time moved by hand, and a DELETE followed by a run of one mart alone.
+After each, the scheduled build equals a full refresh of the same raw rows."""
 
 from __future__ import annotations
 
@@ -78,4 +79,18 @@ def test_loads_by_id_and_changes_outside_loads(dbt_project: DbtProject, tmp_path
     build(dbt_project, "a DELETE of a raw row")
     assert dbt_project.query("select is_conversion, has_transaction from analytics.fct_sessions "
                              "where session_id = %s", (session,)) == [(False, False)]
+    _assert_equals_a_full_refresh(dbt_project)
+
+    # a load time moved by hand (the not-after-load rule reads it): seen as a change
+    dbt_project.query("update raw_data.session_timestamp set _loaded_at = timestamp '2019-06-01' "
+                      "where sessionid in (select sessionid from raw_data.session_timestamp "
+                      "where ts > '2019-11-01' order by sessionid limit 5)")
+    moved = build(dbt_project, "a moved load time").selected
+    assert "model.elt.base_raw_data__session_timestamp" in moved
+    # raw rows deleted, then a run of one mart alone (which rebuilds it in full from the base
+    # model not yet rebuilt): the scheduled build after it rebuilds the mart again
+    dbt_project.query("delete from raw_data.user_event where user_id = "
+                      "(select min(user_id) from raw_data.user_event)")
+    dbt_project.dbt("run", "--select", "fct_user_events")
+    build(dbt_project, "a DELETE, then a run of one mart")
     _assert_equals_a_full_refresh(dbt_project)

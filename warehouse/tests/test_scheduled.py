@@ -157,6 +157,8 @@ def test_a_missing_relation_or_a_killed_builds_leftover_selects_it(relations: se
     (LastResult("fail", "code-unique_mart_id"), "its last result was fail"),
     (LastResult("error", "code-unique_mart_id"), "its last result was error"),
     (LastResult("pass", "older"), "its definition changed"),
+    (LastResult("killed", "code-unique_mart_id"),
+     "its last run ended before its result was recorded"),
     (None, "never ran"),
 ])
 def test_a_test_runs_on_its_own_until_it_passes(result: LastResult | None, why: str) -> None:
@@ -193,6 +195,9 @@ def test_the_state_line_is_read_among_dbts_output() -> None:
     assert select(state) == {}
     with pytest.raises(DbtError, match="printed no state"):
         parse_state("12:00:00  Encountered an error")
+    gone = {**raw, "missing_raw_tables": ["nps", "_loads"]}
+    with pytest.raises(DbtError, match="raw_data has no table nps, _loads: load the raw data"):
+        parse_state("scheduled_build_state: " + json.dumps(gone))
 
 
 @pytest.mark.parametrize("args", [("--select", "mart"), ("-s", "mart"), ("--selector=daily",),
