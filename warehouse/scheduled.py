@@ -39,6 +39,7 @@ SHARED_OPTIONS = ("--target", "-t", "--profiles-dir", "--profile", "--vars", "--
                   "--log-path", "--project-dir")
 SELECTING_OPTIONS = ("--select", "-s", "--models", "-m", "--selector", "--inline")
 # "killed": the test started in a run that never recorded its result
+GROUPED = 5  # more nodes than this selected for one reason are said in one line
 RERUN_STATUSES = ("fail", "error", "skipped", "runtime error", "killed")
 
 
@@ -209,9 +210,15 @@ def summary(state: State, selected: Mapping[str, str]) -> list[str]:
     rerun = f"; {len(tests)} test{'s' * (len(tests) != 1)} rerun on their own" if tests else ""
     lines = [f"warehouse build: {len(chosen)} of {len(built)} models, seeds and snapshots "
              f"selected, {len(built) - len(chosen)} unchanged and not built{rerun}"]
+    by_reason: dict[str, list[str]] = {}
     for node_id, reason in selected.items():
         if not reason.endswith((" is rebuilt", " was rebuilt after it")):
-            lines.append(f"  {_name(state, node_id)}: {reason}")
+            by_reason.setdefault(reason, []).append(_name(state, node_id))
+    for reason, names in by_reason.items():
+        if len(names) > GROUPED:  # a first build, --empty, a changed var: one line
+            lines.append(f"  {len(names)} nodes: {reason} ({', '.join(names[:3])}, ...)")
+        else:
+            lines += [f"  {name}: {reason}" for name in names]
     return lines
 
 

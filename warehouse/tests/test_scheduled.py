@@ -182,6 +182,13 @@ def test_the_summary_names_the_causes_and_the_selectors_the_nodes() -> None:
     assert selectors(state, selected) == ["fqn:base_a", "fqn:mart", "fqn:stg_a"]
 
 
+def test_many_nodes_selected_for_one_reason_are_one_line() -> None:
+    state = built_state(builds={}, tests={})
+    lines = summary(state, select(state))
+    assert lines[1:] == ["  6 nodes: never built (base_a, base_b, groups, ...)",
+                         "  unique_mart_id: never ran"]
+
+
 def test_the_state_line_is_read_among_dbts_output() -> None:
     raw = {"nodes": {"model.elt.x": {"name": "x", "type": "model", "materialized": "table",
                                      "relation": "analytics.x", "parents": [],
