@@ -4,9 +4,9 @@ A generated data set is cut into dated slices (`generate(since=, until=)`): ever
 2019-11-25, then one slice per day to 2019-11-30 (the last one open-ended). Some rows of each day
 are held back and arrive with the next day's load, inside `incremental_lookback_days` (3): a
 session's timestamp or transaction a day late, a channel row two days late, an A/B event a day
-late. After each `warehouse load --append` an incremental `dbt build` runs (its tests must
-pass); at the end every model in `analytics` is compared with a `--full-refresh` build of the
-same raw data.
+late. After each `warehouse load --append` the scheduled build (`warehouse build`: dbt build of
+what has something new) runs (its tests must pass); at the end every model in `analytics` is
+compared with a `--full-refresh` build of the same raw data.
 """
 
 from __future__ import annotations
@@ -109,7 +109,8 @@ def test_daily_incremental_builds_equal_a_full_refresh(dbt_project: DbtProject,
     total_sessions = dbt_project.query("select count(*) from analytics.fct_sessions")[0][0]
     for slice_dir in slices[1:]:
         load(uri, slice_dir, append=True)
-        dbt_project.dbt("build", "--exclude", "test_type:unit")
+        outcome = dbt_project.scheduled_build("--exclude", "test_type:unit")
+        assert outcome.build is not None and outcome.build.success, outcome.build
         written = inserted_rows(dbt_project)
         assert 0 < written["fct_sessions"] < total_sessions / 10, written
     # the tests scoped to what each build rebuilt passed; every test over every row passes too
