@@ -533,29 +533,34 @@ left join (
 {%- endmacro %}
 
 
-{#- pre- and post-hook: log the values of `column` in the rows this run is about to delete
-    (pre) or has written (post, `written=true`), that is the rows of the keys it rebuilds (meta rebuilt_by),
-    under the window's end, in the model's transaction. A consumer rebuilt by these values
-    (affected kind `rebuilt:<model>`) reads the entries inside its own window. A full rebuild
-    logs every value, old and new. -#}
-{% macro log_rebuilt_keys(column, written=false) -%}
+{#- pre- and post-hook: log the values of `column` (an expression; aggregated per `per`, a
+    column list, when given) in the rows this run is about to replace (pre) or has written
+    (post, `written=true`), that is the rows of the keys it rebuilds (meta rebuilt_by), under
+    the window's end, in the model's transaction. A consumer rebuilt by these values
+    (meta `rebuilt_by: [column, 'log:<model>', column]`) reads the entries inside its own
+    window. A full rebuild logs every value, old and new. -#}
+{% macro log_rebuilt_keys(column, written=false, per=none) -%}
     {%- if not execute -%}{{ return('') }}{%- endif -%}
     {%- set window = load_window() -%}
     {#- before the write, a table that does not exist yet has nothing to log; after it, the
         table exists even where dbt's relation cache does not know it yet (its first build,
         or a rebuild after it was dropped): its rows are logged, so consumers rebuild -#}
     {%- if window.empty or (not written and load_relation(this) is none) -%}{{ return('') }}{%- endif -%}
-    {%- set rebuilt_by = model.config.meta.rebuilt_by -%}
 insert into {{ load_state_relation('rebuilt_keys') }} (model_name, key_value, rebuilt_until, recorded_at)
 select distinct
     '{{ this }}',
-    cast({{ column }} as varchar(64)),
+    cast(logged.key_value as varchar(64)),
     {{ window.until }},
     {{ dbt.current_timestamp() }}
-from {{ this }}
-where
-    {{ column }} is not null
+from (
+    select {{ column }} as key_value
+    from {{ this }}
     {%- if is_incremental() %}
-    and {{ in_rebuilt_keys(window) }}
+    where {{ in_rebuilt_keys(window) }}
     {%- endif %}
+    {%- if per %}
+    group by {{ per }}
+    {%- endif %}
+) as logged
+where logged.key_value is not null
 {%- endmacro %}

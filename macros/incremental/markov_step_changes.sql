@@ -13,9 +13,10 @@
 -#}
 
 {#- One row per month and step (from_name, to_name) of the journeys in `touches` (a relation,
-    CTE or aliased subquery with journey_id, journey_month, converted, channel,
-    touch_position and touch_count): start -> channel -> ... -> channel -> (conversion) or
-    (null), consecutive touches on the same channel being one step; `transitions` counts it. -#}
+    CTE or aliased subquery with journey_id, converted, channel, session_at and session_id):
+    start -> channel -> ... -> channel -> (conversion) or (null), in time order (ties by
+    session_id), consecutive touches on the same channel being one step; a journey's month is
+    its latest touch's; `transitions` counts the step. -#}
 {% macro markov_step_counts(touches) -%}
     select
         steps.month,
@@ -25,31 +26,52 @@
     from (
         -- a touch on the same channel as the touch before it is the same step
         select
-            touches_with_previous.journey_month as month,
-            coalesce(touches_with_previous.previous_channel, '(start)') as from_name,
-            touches_with_previous.channel as to_name
-        from (
-            select
-                journey_month,
-                channel,
-                lag(channel) over (partition by journey_id order by touch_position) as previous_channel
-            from {{ touches }}
-        ) as touches_with_previous
+            ordered_touches.month,
+            coalesce(ordered_touches.previous_channel, '(start)') as from_name,
+            ordered_touches.channel as to_name
+        from ({{ _journey_touches_ordered(touches) }}) as ordered_touches
         where
-            touches_with_previous.previous_channel is null
-            or touches_with_previous.previous_channel <> touches_with_previous.channel
+            ordered_touches.previous_channel is null
+            or ordered_touches.previous_channel <> ordered_touches.channel
 
         union all
 
         select
-            last_touches.journey_month as month,
+            last_touches.month,
             last_touches.channel as from_name,
             case when last_touches.converted then '(conversion)' else '(null)' end as to_name
-        {# a subquery: `--empty` renders a ref as an aliased one #}
-        from (select * from {{ touches }}) as last_touches
-        where last_touches.touch_position = last_touches.touch_count
+        from ({{ _journey_touches_ordered(touches) }}) as last_touches
+        where last_touches.touches_after = 0
     ) as steps
     group by steps.month, steps.from_name, steps.to_name
+{%- endmacro %}
+
+
+{#- Each touch of `touches` with its journey's month, the channel of the touch before it and
+    how many touches follow it: positions computed on read, never stored (an appended session
+    would renumber them). -#}
+{% macro _journey_touches_ordered(touches) -%}
+    {#- a subquery: `--empty` renders a ref as an aliased one -#}
+    select
+        journey_touches.converted,
+        journey_touches.channel,
+        {{ journey_month_of('max(journey_touches.session_at) over (partition by journey_touches.journey_id)') }} as month,
+        lag(journey_touches.channel) over (
+            partition by journey_touches.journey_id
+            order by journey_touches.session_at, journey_touches.session_id
+        ) as previous_channel,
+        row_number() over (
+            partition by journey_touches.journey_id
+            order by journey_touches.session_at desc, journey_touches.session_id desc
+        ) - 1 as touches_after
+    from (select * from {{ touches }}) as journey_touches
+{%- endmacro %}
+
+
+{#- A journey's month: the month of `latest_at`, its latest touch's time (a conversion's month,
+    or an open journey's latest session's). -#}
+{% macro journey_month_of(latest_at) -%}
+    cast({{ dbt.date_trunc('month', latest_at) }} as date)
 {%- endmacro %}
 
 
@@ -73,7 +95,7 @@
         {%- set touches = api.Relation.create(identifier=this.identifier ~ '__logged_touches', type='table') %}
 drop table if exists {{ touches }};
 create temporary table {{ touches }} as
-select journey_id, journey_month, converted, channel, touch_position, touch_count
+select journey_id, converted, channel, session_at, session_id
 from {{ this }}
 where {{ in_rebuilt_keys(window) }};
 insert into {{ changes }} (model_name, month, from_name, to_name, steps, rebuilt_until, recorded_at)

@@ -15,6 +15,7 @@ random cuts of the loads is test_load_order_properties.py, whose helpers these u
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -102,7 +103,9 @@ def test_a_returning_user_moves_their_open_journey_to_a_later_month(
         dbt_project: DbtProject, sources: Sources, tmp_path: Path) -> None:
     """A user comes back in a later month, in a load of their own: their open journey leaves
     the month of their previous session, whose Markov chain must be recounted although no other
-    journey of that month changed (int_journey_touches logs the months it deletes)."""
+    journey of that month changed (int_journey_touches logs the months it re-decides). Another
+    user comes back within days, not having bought: their open journey gains the new session
+    and keeps its other touches as they were written (not rewritten)."""
     data = sources.clean
     channel = data["user_session_channel"]
     by_user: dict[str, list[tuple[str, str, bool]]] = {}  # user -> (time, session, paid) rows
@@ -120,13 +123,39 @@ def test_a_returning_user_moves_their_open_journey_to_a_later_month(
         earlier = [visit for visit in visits if visit[0][:7] < last_month]
         return bool(earlier) and not earlier[-1][2]
 
+    def returns_within_days(user: str) -> bool:
+        # the last two sessions bought nothing and lie less than 20 days apart
+        visits = sorted(by_user[user])
+        if len(visits) < 2:
+            return False
+        (before, _, paid_before), (last, _, paid_last) = visits[-2:]
+        return not (paid_before or paid_last) and (
+            dt.datetime.fromisoformat(last) - dt.datetime.fromisoformat(before)
+            < dt.timedelta(days=20))
+
     user = min(u for u in by_user if previous_is_open(u))
     last_month = max(by_user[user])[0][:7]
     held = {session for at, session, _ in by_user[user] if at[:7] == last_month}
-    bulk, append = _hold_back_sessions(data, held)
+    stayer = min(u for u in by_user if u != user and returns_within_days(u))
+    returning = max(by_user[stayer])[1]
+    bulk, append = _hold_back_sessions(data, held | {returning})
 
-    outcome = _build_bulk_then_append(dbt_project, tmp_path, bulk, append)
+    touches = ("select session_id, _written_by_run from staging.int_journey_touches"
+               " where journey_id = %s")
+    reset(dbt_project)
+    uri = dbt_project.warehouse.uri()
+    load(uri, write_dataset(tmp_path / "bulk", bulk))
+    build(dbt_project, "the bulk load")
+    written = dict(dbt_project.query(touches, (f"open:{stayer}",)))
+    load(uri, write_dataset(tmp_path / "append", append), append=True)
+    outcome = dbt_project.scheduled_build(*SCHEDULED)
     assert outcome.returncode == 0, _build_failures(outcome)
+    rewritten = dict(dbt_project.query(touches, (f"open:{stayer}",)))
+    assert set(rewritten) - set(written) == {returning}
+    kept = set(rewritten) & set(written)
+    assert kept, "the returning user's previous session left their open journey"
+    assert {session: rewritten[session] for session in kept} == {
+        session: written[session] for session in kept}, "an unchanged touch was rewritten"
     # session rows were loaded: exactly the models downstream of the tables that got rows (by
     # dbt's own graph) are selected
     assert _selected_models(outcome) == _models_downstream_of(

@@ -215,9 +215,9 @@ def scratch(dbt_project: DbtProject) -> Iterator[psycopg2.extensions.connection]
     with conn.cursor() as cur:
         cur.execute(f"drop schema if exists {SCRATCH} cascade; create schema {SCRATCH}")
         cur.execute(f"""create table {SCRATCH}.int_journey_touches (
-            journey_id varchar(48), user_id integer, converted boolean, journey_month date,
+            journey_id varchar(48), user_id integer, converted boolean,
             session_id varchar(32), channel varchar(32), session_at timestamp,
-            touch_position integer, touch_count integer, net_revenue bigint)""")
+            net_revenue bigint)""")
         for model in MODELS:
             cur.execute(f"create view {SCRATCH}.{model} as {sql[model]}")
     try:
@@ -245,14 +245,17 @@ def test_markov_sql_equals_an_exact_solve_on_random_journeys(
 ) -> None:
     journeys = [Journey(f"j{i}", month, converted, tuple(channels), revenue if converted else 0)
                 for i, (month, converted, channels, revenue) in enumerate(drawn)]
-    rows = [(j.journey_id, i, j.converted, j.month, f"{j.journey_id}s{k}", channel,
-             dt.datetime(2019, 5, 1) + dt.timedelta(hours=k), k + 1, len(j.channels),
+    # a journey's month is its latest touch's; a converting journey ends on the conversion's
+    # own session (its session_id is the journey_id)
+    rows = [(j.journey_id, i, j.converted,
+             j.journey_id if j.converted and k == len(j.channels) - 1 else f"{j.journey_id}s{k}",
+             channel, dt.datetime(j.month.year, j.month.month, 1) + dt.timedelta(hours=k),
              j.net_revenue)
             for i, j in enumerate(journeys) for k, channel in enumerate(j.channels)]
     with scratch.cursor() as cur:
         cur.execute(f"truncate {SCRATCH}.int_journey_touches")
         cur.executemany(f"insert into {SCRATCH}.int_journey_touches values "
-                        "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", rows)
+                        "(%s, %s, %s, %s, %s, %s, %s)", rows)
         cur.execute("select month, channel, conversion_probability, full_conversion_probability,"
                     f" removal_effect from {SCRATCH}.int_markov_removal_effects_monthly")
         found = {(m, c): (w, p, e) for m, c, w, p, e in cur.fetchall()}

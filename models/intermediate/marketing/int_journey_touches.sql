@@ -1,29 +1,33 @@
 {#- One row per journey and touch: every conversion's touchpoints (a converting journey) and,
     per user, the sessions after their last conversion inside the lookback window before the
-    latest of them (that user's non-converting journey). fct_journeys aggregates it into paths;
-    the Markov chain counts its steps. A table, incremental by journey (macro affected:
-    journeys): a run rebuilds the journeys of the conversions int_touchpoints_weighted rebuilt,
-    and the open journey of every user a re-decided session names. An open journey reads only
-    the user's sessions inside the lookback window before their latest session (that one from
-    int_users_sessions_aggregated's row of the user, the sessions by an index on user and
-    time), never their whole history. The months of the journeys it deletes and writes go to
-    the rebuilt-keys log, so the Markov chain replaces exactly those months (a returning
-    user moves their open journey to a later month), and the Markov steps of those journeys to
-    the step-changes log, so it does so by difference (markov_step_changes.sql). -#}
+    latest of them (that user's non-converting journey). No position, count or month is
+    stored: a returning user's new session would change them on every touch of their open
+    journey. fct_journeys computes them per journey, the Markov chain per step
+    (markov_step_changes.sql).
+    Incremental by journey with the strategy `sync`: a run re-decides the journeys of the
+    conversions int_touchpoints_weighted rebuilt and the open journey of every user a
+    re-decided session names, and writes only the difference: a returning user's open journey
+    gains their new sessions and loses those that left the lookback window, and a converting
+    journey is written once, when its conversion arrives (again only if a late or conflicting
+    row changes it). An open journey reads only the user's sessions inside the lookback window
+    before their latest session. The months of the journeys it re-decides (before and after)
+    go to the rebuilt-keys log, so the Markov chain replaces exactly those months (a returning
+    user moves their open journey to a later month), and their Markov steps to the
+    step-changes log, so it does so by difference. -#}
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
+    incremental_strategy='sync',
     on_schema_change='fail',
     meta={'rebuilt_by': ['journey_id', 'int_changed_journeys', 'journey_id']},
-    pre_hook=["{{ log_rebuilt_keys('journey_month') }}", "{{ log_markov_step_changes(-1) }}", "{{ delete_changed() }}"],
-    post_hook=["{{ analyze_table() }}", "{{ log_rebuilt_keys('journey_month', written=true) }}", "{{ log_markov_step_changes(1) }}"],
-    indexes=[{'columns': ['journey_id']}, {'columns': ['journey_month']}, {'columns': ['_written_by_run']}] if target.type == 'postgres' else [],
+    pre_hook=["{{ log_rebuilt_keys(journey_month_of('max(session_at)'), per='journey_id') }}", "{{ log_markov_step_changes(-1) }}"],
+    post_hook=["{{ analyze_table() }}", "{{ log_rebuilt_keys(journey_month_of('max(session_at)'), written=true, per='journey_id') }}", "{{ log_markov_step_changes(1) }}"],
+    indexes=[{'columns': ['journey_id']}, {'columns': ['_written_by_run']}] if target.type == 'postgres' else [],
     dist='journey_id',
-    sort=['journey_month'],
+    sort=['journey_id'],
     backup=false,
 ) }}
 {%- set window = load_window() %}
-{#- the journeys its pre-hook deletes before the rows below are written (meta rebuilt_by) -#}
+{#- the journeys whose rows the strategy `sync` replaces by the rows below (meta rebuilt_by) -#}
 {%- do ref('int_changed_journeys') %}
 {%- set lookback_days = attribution_lookback_days() -%}
 {#- In seconds, as int_touchpoints_weighted does, so a fractional lookback works on Redshift. -#}
@@ -36,13 +40,10 @@ touchpoints as (
     select
         conversion_session_id,
         user_id,
-        conversion_month,
         conversion_revenue,
         session_id,
         channel,
-        session_at,
-        touch_position,
-        touch_count
+        session_at
     from {{ ref('int_touchpoints_weighted') }}
     where {{ in_changed('conversion_session_id', ref('int_changed_conversions'), 'conversion_session_id', window) }}
 
@@ -124,8 +125,7 @@ open_journey_sessions as (
         recent_sessions.session_id,
         recent_sessions.user_id,
         recent_sessions.channel,
-        recent_sessions.session_at,
-        recent_sessions.last_at
+        recent_sessions.session_at
     from recent_sessions
     left join last_conversions
         on recent_sessions.user_id = last_conversions.user_id
@@ -145,12 +145,9 @@ converting_touches as (
         conversion_session_id as journey_id,
         user_id,
         true as converted,
-        conversion_month as journey_month,
         session_id,
         channel,
         session_at,
-        touch_position,
-        touch_count,
         conversion_revenue as net_revenue
     from touchpoints
 
@@ -162,14 +159,9 @@ open_touches as (
         {{ dbt.concat(["'open:'", "cast(user_id as varchar(16))"]) }} as journey_id,
         user_id,
         false as converted,
-        cast({{ dbt.date_trunc('month', 'last_at') }} as date) as journey_month,
         session_id,
         channel,
         session_at,
-        row_number() over (
-            partition by user_id order by session_at, session_id
-        ) as touch_position,
-        count(*) over (partition by user_id) as touch_count,
         0 as net_revenue
     from open_journey_sessions
 
@@ -183,35 +175,19 @@ journey_touches as (
 
 ),
 
-journey_touches_flagged as (
-
-    -- counts a journey's distinct channels without count(distinct) beside listagg
-    select
-        *,
-        row_number() over (
-            partition by journey_id, channel order by touch_position
-        ) as channel_touch_number
-    from journey_touches
-
-),
-
 final as (
 
     select
         cast(journey_id as varchar(48)) as journey_id,
         user_id,
         converted,
-        journey_month,
         session_id,
         channel,
         session_at,
-        cast(touch_position as integer) as touch_position,
-        cast(touch_count as integer) as touch_count,
-        channel_touch_number = 1 as is_first_touch_on_channel,
         cast(net_revenue as bigint) as net_revenue,
         -- the run that wrote this row (the tests named *_in_new_rows read the rows since their last pass)
         {{ this_run_id() }} as _written_by_run
-    from journey_touches_flagged
+    from journey_touches
 
 )
 

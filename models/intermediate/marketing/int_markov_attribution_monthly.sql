@@ -17,11 +17,11 @@ removal_effects as (
 journeys as (
 
     select
-        journey_month,
+        {{ journey_month_of('session_at') }} as journey_month,
         net_revenue
     from {{ ref('int_journey_touches') }}
-    -- one row per converting journey: its last touch is the conversion
-    where converted and touch_position = touch_count
+    -- one row per converting journey: its touch on the conversion's own session
+    where converted and session_id = journey_id
 
 ),
 

@@ -30,19 +30,27 @@ touches as (
 
     select
         journey_id,
-        journey_month,
         converted,
         channel,
-        touch_position,
-        touch_count
+        session_at,
+        session_id
     from {{ ref('int_journey_touches') }}
-    where {{ in_rebuilt_log('journey_month', ref('int_journey_touches'), window) }}
 
 ),
 
 step_counts as (
 
-    {{ markov_step_counts('touches') }}
+    -- every journey's steps, then the months to replace (a journey's month is known only
+    -- from all its touches)
+    select
+        counted.month,
+        counted.from_name,
+        counted.to_name,
+        counted.transitions
+    from (
+        {{ markov_step_counts('touches') }}
+    ) as counted
+    where {{ in_rebuilt_log('counted.month', ref('int_journey_touches'), window) }}
 
 ),
 {%- else -%}

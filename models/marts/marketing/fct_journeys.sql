@@ -1,6 +1,7 @@
 {#- One row per journey: a conversion's touchpoints, or a user's sessions after their last
-    conversion; the channel path in time order (ties by session_id). A table, incremental by
-    journey, as int_journey_touches: a run rebuilds the journeys it rebuilt. -#}
+    conversion; the channel path in time order (ties by session_id), its month the latest
+    touch's. A table, incremental by journey: a run rebuilds the row of each journey
+    int_journey_touches re-decided, from its touches. -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
@@ -21,14 +22,24 @@ journey_touches as (
         journey_id,
         user_id,
         converted,
-        journey_month,
         channel,
         session_at,
         session_id,
-        is_first_touch_on_channel,
         net_revenue
     from {{ ref('int_journey_touches') }}
     where {{ in_changed('journey_id', ref('int_changed_journeys'), 'journey_id', window) }}
+
+),
+
+journey_touches_flagged as (
+
+    -- counts a journey's distinct channels without count(distinct) beside listagg
+    select
+        *,
+        row_number() over (
+            partition by journey_id, channel order by session_at, session_id
+        ) as channel_touch_number
+    from journey_touches
 
 ),
 
@@ -38,15 +49,15 @@ journeys as (
         journey_id,
         user_id,
         converted,
-        journey_month,
+        {{ journey_month_of('max(session_at)') }} as journey_month,
         min(session_at) as started_at,
         max(session_at) as ended_at,
         count(*) as touches,
-        sum(case when is_first_touch_on_channel then 1 else 0 end) as distinct_channels,
+        sum(case when channel_touch_number = 1 then 1 else 0 end) as distinct_channels,
         {{ dbt.listagg('channel', "' > '", 'order by session_at, session_id') }} as channel_path,
         max(net_revenue) as net_revenue
-    from journey_touches
-    group by journey_id, user_id, converted, journey_month
+    from journey_touches_flagged
+    group by journey_id, user_id, converted
 
 ),
 
