@@ -19,6 +19,10 @@
 -#}
 {% macro acquire_run_lock() -%}
     {%- if execute and flags.WHICH in ('run', 'build', 'seed', 'snapshot', 'test') -%}
+        {#- The vars the next hook reads, checked before the lock is taken: a compile error in
+            a later on-run-start hook ends dbt without its on-run-end, and the run's row would
+            make the next build or load wait `stale` seconds for it. -#}
+        {%- do access_role_names() -%}
         {%- set lock_sql = adapter.dispatch('acquire_run_lock')(run_lock_wait_seconds()) -%}
         {%- if lock_sql is none -%}
             {{ return('select 1 as run_lock_not_available') }}

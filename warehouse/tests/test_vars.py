@@ -76,3 +76,6 @@ def test_invalid_access_roles_stop_the_run_and_inject_nothing(
     assert message in result.stdout
     assert dbt_project.query(
         "select rolname from pg_roles where rolname in ('injected', 'pg_injected')") == []
+    # stopped before the run lock was taken: the next run does not wait for this one
+    if dbt_project.query("select to_regclass('warehouse_control.dbt_runs')")[0][0] is not None:
+        assert dbt_project.query("select count(*) from warehouse_control.dbt_runs") == [(0,)]
