@@ -404,6 +404,14 @@ def _tuning(results: Results, wh: Warehouse, dbt: Dbt) -> None:
     print("  tuning: " + ", ".join(f"{k} {v:.1f} s" for k, v in results.tuning.items()))
 
 
+def _ratio_text(value: float | None) -> str:
+    """Two decimals, or two significant digits below 0.01 (a small scale's peer CTAS takes
+    milliseconds: peer / daily is not 0); n/a when a step did not run."""
+    if value is None:
+        return "n/a"
+    return f"{value:.2f}" if value >= 0.01 or value == 0 else f"{value:.2g}"
+
+
 def markdown(results: Results) -> str:
     """The results as the Markdown table written to bench/RESULTS.md."""
     from importlib.metadata import version
@@ -425,8 +433,7 @@ def markdown(results: Results) -> str:
         "",
         "| ratio | value |",
         "|---|---:|",
-        *[f"| {name} | {value:.2f} |" if value is not None else f"| {name} | n/a |"
-          for name, value in results.ratios().items()],
+        *[f"| {name} | {_ratio_text(value)} |" for name, value in results.ratios().items()],
     ]
     if results.peak_memory:
         lines += ["", "Peak memory (PSS of the warehouse's processes and dbt together):", "",
