@@ -203,7 +203,8 @@ def _name(state: State, node_id: str) -> str:
 
 def summary(state: State, selected: Mapping[str, str]) -> list[str]:
     """What the build will do, for the log: counts, and every node selected for its own
-    reason (not merely because something it reads is rebuilt)."""
+    reason (not merely because something it reads is rebuilt now; one whose parent was rebuilt
+    after it, by an earlier `--select` run, is said)."""
     built = [node for node in state.nodes.values() if node.type in BUILT]
     chosen = [node for node in built if node.id in selected]
     tests = [node_id for node_id in selected if state.nodes[node_id].type == "test"]
@@ -212,7 +213,7 @@ def summary(state: State, selected: Mapping[str, str]) -> list[str]:
              f"selected, {len(built) - len(chosen)} unchanged and not built{rerun}"]
     by_reason: dict[str, list[str]] = {}
     for node_id, reason in selected.items():
-        if not reason.endswith((" is rebuilt", " was rebuilt after it")):
+        if not reason.endswith(" is rebuilt"):
             by_reason.setdefault(reason, []).append(_name(state, node_id))
     for reason, names in by_reason.items():
         if len(names) > GROUPED:  # a first build, --empty, a changed var: one line

@@ -327,6 +327,13 @@ left join (
     while something reached it since (a load that added rows to a raw table it reads, up to
     this run's cutoff, or a rewrite of one seen after its last build); else this run's cutoff:
     it has nothing left to process (`warehouse build` did not select it). -#}
+{#- raw_data._loads: one row per load and raw table (its id, the rows it added and removed),
+    written by `warehouse load` and load_raw_data_from_s3 in the load's transaction. -#}
+{% macro loads_relation() -%}
+    {{ return(source('raw_data', raw_data_tables()[0]).schema ~ '._loads') }}
+{%- endmacro %}
+
+
 {% macro _processed_until(node_id, name) -%}
     {%- set checkpoints = load_state_relation('load_checkpoints') -%}
     {%- set watermarks = load_state_relation('model_watermarks') -%}
@@ -339,7 +346,7 @@ left join (
         (select max(loaded_until) from {{ watermarks }} where model_name = {{ name }})
     {%- endset -%}
     {%- if not tables -%}{{ return(watermark) }}{%- endif -%}
-    {%- set loads = source('raw_data', raw_data_tables()[0]).schema ~ '._loads' -%}
+    {%- set loads = loads_relation() -%}
     {%- set expression -%}
         case
             when (select count(*) from {{ loads }} where raw_table in ({{ _quoted(tables) }}) and rows_added > 0

@@ -118,7 +118,7 @@
                     states.newest,
                     states.history_rewritten,
                     {#- the newest load that added rows to it, of those a run now would process -#}
-                    (select max(loads.load_id) from {{ source('raw_data', raw_data_tables()[0]).schema }}._loads as loads
+                    (select max(loads.load_id) from {{ loads_relation() }} as loads
                      where loads.raw_table = states.raw_table and loads.rows_added > 0
                          and loads.load_id <= (select max(newest) from states)) as changed_load,
                     (select max(run_id) from {{ checkpoints }} as checkpoints

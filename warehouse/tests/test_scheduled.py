@@ -94,10 +94,13 @@ def test_a_load_whose_rows_are_gone_is_not_new() -> None:
 def test_a_load_processed_by_one_reader_only_selects_the_other() -> None:
     builds = {**built_state().builds, "model.elt.base_b": Build("code-base_b", 6, 11)}
     raw = {**built_state().raw_tables, "raw_data.b": RawTable(11, False, 11, None)}
-    selected = select(built_state(builds=builds, raw_tables=raw))
+    state = built_state(builds=builds, raw_tables=raw)
+    selected = select(state)
     # base_b processed load 11 in run 6 (a --select run): stg_b and the mart are behind it
     assert names(selected) == {"stg_b", "mart"}
     assert selected["model.elt.stg_b"] == "base_b was rebuilt after it"
+    # said, since base_b is not rebuilt now; the mart follows stg_b, which is
+    assert summary(state, selected)[1:] == ["  stg_b: base_b was rebuilt after it"]
 
 
 @pytest.mark.parametrize("table", [RawTable(10, True, 10, None), RawTable(10, False, 10, 6)])
