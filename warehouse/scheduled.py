@@ -231,6 +231,20 @@ def check_args(args: Sequence[str]) -> None:
                            "run dbt build (it builds exactly what you select)")
 
 
+def check_build_options(args: Sequence[str]) -> None:
+    """`args` as dbt build would parse them: a misspelled option or a bad value stops the run
+    with dbt's own line, also when nothing is selected and dbt build never runs."""
+    if not args:
+        return
+    import click  # dbt's CLI, imported only here: a second or two
+    from dbt.cli.main import cli
+
+    try:
+        cli.commands["build"].make_context("build", list(args))
+    except click.ClickException as error:
+        raise DbtError(f"dbt build {' '.join(args)}: {error.format_message()}") from None
+
+
 def shared_args(args: Sequence[str]) -> list[str]:
     """The options of `args` that the state run-operation needs too, with their values."""
     found: list[str] = []
@@ -284,6 +298,7 @@ def run(dbt: Dbt, args: Sequence[str], *, explain: bool = False, capture: bool =
     selected = select(state)
     lines = summary(state, selected)
     if not selected:
+        check_build_options(args)
         lines.append("warehouse build: nothing new to build")
     for line in lines:
         echo(line)

@@ -18,6 +18,7 @@ from warehouse.scheduled import (
     RawTable,
     State,
     check_args,
+    check_build_options,
     parse_state,
     select,
     selectors,
@@ -222,3 +223,11 @@ def test_the_state_is_read_with_the_builds_target_and_vars() -> None:
     assert shared_args(("--target", "prod", "--exclude", "x", "--vars={a: 1}", "--threads", "8",
                         "--profiles-dir", "/p")) == ["--target", "prod", "--vars={a: 1}",
                                                       "--profiles-dir", "/p"]
+
+
+def test_build_options_are_checked_as_dbt_build_would() -> None:
+    check_build_options(["--exclude", "test_type:unit", "--vars", "{a: 1}", "--target", "dev"])
+    with pytest.raises(DbtError, match="No such option '--exlcude'. Did you mean '--exclude'"):
+        check_build_options(["--exlcude", "x"])
+    with pytest.raises(DbtError, match="'--threads': 'many' is not a valid integer"):
+        check_build_options(["--threads", "many"])
