@@ -306,9 +306,12 @@ def build(explain: bool, dbt_args: tuple[str, ...]) -> None:
     failed test, a model reading the clock), nothing else. DBT_ARGS go to dbt (--target prod,
     --vars ..., --exclude ..., --full-refresh)."""
     from warehouse.dbt import Dbt
+    from warehouse.scheduled import project_dir_option
     from warehouse.scheduled import run as run_scheduled
 
-    outcome = run_scheduled(Dbt(project_root(), None), dbt_args, explain=explain, echo=click.echo)
+    project, rest = project_dir_option(dbt_args)
+    outcome = run_scheduled(Dbt(project or project_root(), None), rest, explain=explain,
+                            echo=click.echo)
     if outcome.returncode:
         sys.exit(outcome.returncode)
 

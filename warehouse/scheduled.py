@@ -28,6 +28,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from graphlib import TopologicalSorter
+from pathlib import Path
 from typing import Any
 
 from warehouse.dbt import Dbt, DbtError, DbtResult
@@ -243,6 +244,24 @@ def check_build_options(args: Sequence[str]) -> None:
         cli.commands["build"].make_context("build", list(args))
     except click.ClickException as error:
         raise DbtError(f"dbt build {' '.join(args)}: {error.format_message()}") from None
+
+
+def project_dir_option(args: Sequence[str]) -> tuple[Path | None, list[str]]:
+    """The project directory `--project-dir` names in `args` (the last one, as dbt takes it),
+    and the other options: the runner passes it to every dbt command it starts."""
+    project: Path | None = None
+    rest: list[str] = []
+    skip = False
+    for index, arg in enumerate(args):
+        if skip:
+            skip = False
+        elif arg == "--project-dir" and index + 1 < len(args):
+            project, skip = Path(args[index + 1]), True
+        elif arg.startswith("--project-dir="):
+            project = Path(arg.split("=", 1)[1])
+        else:
+            rest.append(arg)
+    return project, rest
 
 
 def shared_args(args: Sequence[str]) -> list[str]:

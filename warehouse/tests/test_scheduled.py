@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +21,7 @@ from warehouse.scheduled import (
     check_args,
     check_build_options,
     parse_state,
+    project_dir_option,
     select,
     selectors,
     shared_args,
@@ -231,3 +233,9 @@ def test_build_options_are_checked_as_dbt_build_would() -> None:
         check_build_options(["--exlcude", "x"])
     with pytest.raises(DbtError, match="'--threads': 'many' is not a valid integer"):
         check_build_options(["--threads", "many"])
+
+
+def test_a_project_dir_given_goes_to_the_runner() -> None:
+    assert project_dir_option(["--target", "prod"]) == (None, ["--target", "prod"])
+    assert project_dir_option(["--project-dir", "/a", "--exclude", "x", "--project-dir=/b"]) == (
+        Path("/b"), ["--exclude", "x"])
