@@ -8,6 +8,7 @@ load back: `raw_data` then holds exactly what it held before.
 from __future__ import annotations
 
 import csv
+import os
 import re
 import time
 from collections.abc import Sequence
@@ -39,8 +40,10 @@ _COPY_CONTEXT = re.compile(r"COPY (?P<table>\w+), line (?P<line>\d+)(?:, column 
 # The advisory lock a load holds for its whole transaction and dbt's on-run-start takes
 # (macros/run_lock/run_lock_key.sql has the same number).
 RUN_LOCK_KEY = 7311805202
-# A recorded build with no connection left for this long was killed (as in acquire_run_lock).
+# A recorded build with no connection left for this long was killed (as in acquire_run_lock,
+# which reads the same environment variable).
 STALE_BUILD_SECONDS = 30.0
+STALE_BUILD_ENV = "WAREHOUSE_STALE_BUILD_SECONDS"
 DEFAULT_WAIT_SECONDS = 600.0
 
 
@@ -209,11 +212,27 @@ def _next_load_id(cur: psycopg2.extensions.cursor) -> int:
     return int(row[0]) if row else 1
 
 
+def stale_build_seconds() -> float:
+    """How long a recorded build may go without a connection before it counts as killed:
+    WAREHOUSE_STALE_BUILD_SECONDS, or 30."""
+    value = os.environ.get(STALE_BUILD_ENV, "").strip()
+    if not value:
+        return STALE_BUILD_SECONDS
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not seconds >= 1:  # also nan
+        raise LoadError(f"{STALE_BUILD_ENV} must be a number of seconds >= 1, got {value!r}")
+    return seconds
+
+
 def wait_for_builds(cur: psycopg2.extensions.cursor, wait_seconds: float) -> None:
     """Take the run lock for this transaction: wait while a dbt build runs, up to wait_seconds.
 
     A build records itself in warehouse_control.dbt_runs; it runs while a connection tagged
-    with its invocation id lives. One that has had none for STALE_BUILD_SECONDS was killed."""
+    with its invocation id lives. One that has had none for stale_build_seconds() was killed."""
+    stale = stale_build_seconds()
     cur.execute("select to_regclass('warehouse_control.dbt_runs') is not null")
     row = cur.fetchone()
     tracked = bool(row and row[0])
@@ -240,7 +259,7 @@ def wait_for_builds(cur: psycopg2.extensions.cursor, wait_seconds: float) -> Non
             for invocation, command, since, alive in cur.fetchall():
                 if alive:
                     last_alive[invocation] = now
-                if now - last_alive.setdefault(invocation, now) <= STALE_BUILD_SECONDS:
+                if now - last_alive.setdefault(invocation, now) <= stale:
                     running.append(f"dbt {command} {invocation} (started {since})")
                 else:  # killed: forget it, as the next build would
                     cur.execute("delete from warehouse_control.dbt_runs where invocation_id = %s",

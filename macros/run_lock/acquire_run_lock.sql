@@ -7,7 +7,8 @@
     advisory lock, records the run in `warehouse_control.dbt_runs` (released by on-run-end), and
     every waiter (a load, another build) treats a recorded run as running while any connection
     tagged with its invocation id (the query comment in dbt_project.yml) is alive. A killed build
-    leaves its row behind but no connection: after `stale` seconds without one, it is forgotten.
+    leaves its row behind but no connection: after `stale` seconds without one (30, or the
+    environment's WAREHOUSE_STALE_BUILD_SECONDS), it is forgotten.
     (Between its hooks and nodes a busy dbt can go seconds without a connection, so `stale` is
     generous; warehouse/loader.py STALE_BUILD_SECONDS is the same.)
     A build waits for a running load (up to the var `run_lock_wait_seconds`, then one line), but
@@ -23,7 +24,7 @@
             a later on-run-start hook ends dbt without its on-run-end, and the run's row would
             make the next build or load wait `stale` seconds for it. -#}
         {%- do access_role_names() -%}
-        {%- set lock_sql = adapter.dispatch('acquire_run_lock')(run_lock_wait_seconds()) -%}
+        {%- set lock_sql = adapter.dispatch('acquire_run_lock')(run_lock_wait_seconds(), run_lock_stale_seconds()) -%}
         {%- if lock_sql is none -%}
             {{ return('select 1 as run_lock_not_available') }}
         {%- endif -%}
@@ -37,14 +38,14 @@
     {{ return('select 1 as run_lock_not_needed') }}
 {%- endmacro %}
 
-{% macro default__acquire_run_lock(wait_seconds) -%}
+{% macro default__acquire_run_lock(wait_seconds, stale=30) -%}
     {{ return(none) }}
 {%- endmacro %}
 
 {#- dbt-redshift inherits from dbt-postgres, so dispatch would take postgres__ (a DO block,
     advisory locks: Redshift has neither) before default__ on Redshift. -#}
-{% macro redshift__acquire_run_lock(wait_seconds) -%}
-    {{ return(default__acquire_run_lock(wait_seconds)) }}
+{% macro redshift__acquire_run_lock(wait_seconds, stale=30) -%}
+    {{ return(default__acquire_run_lock(wait_seconds, stale)) }}
 {%- endmacro %}
 
 {% macro postgres__acquire_run_lock(wait_seconds, stale=30) -%}
@@ -104,4 +105,17 @@ begin
     end loop;
 end
 $run_lock$
+{%- endmacro %}
+
+
+{#- How long a recorded build may go without a connection before it counts as killed: the
+    environment variable WAREHOUSE_STALE_BUILD_SECONDS (as `warehouse load` reads it), 30 by
+    default. Read only at run time, so changing it costs no parse. -#}
+{% macro run_lock_stale_seconds() -%}
+    {%- set value = env_var('WAREHOUSE_STALE_BUILD_SECONDS', '30') -%}
+    {%- if not modules.re.fullmatch('[0-9]+(\\.[0-9]+)?', value) or value | float < 1 -%}
+        {{ exceptions.raise_compiler_error(
+            "WAREHOUSE_STALE_BUILD_SECONDS must be a number of seconds >= 1, got '" ~ value ~ "'") }}
+    {%- endif -%}
+    {{ return(value | float) }}
 {%- endmacro %}

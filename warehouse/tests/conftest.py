@@ -123,17 +123,18 @@ def dbt_project(warehouse: Warehouse, tmp_path_factory: pytest.TempPathFactory) 
     return project
 
 
-# The longest files first (measured: `make test` prints the slowest tests): the workers take
+# The longest files first (measured per file: pytest --junitxml's times): the workers take
 # files in this order, so the last file to start is a short one and no worker idles at the end.
 # (`make test` passes --no-loadscope-reorder: by default pytest-xdist orders the files by their
 # number of tests, which put the long single-test files last.)
-LONGEST_FIRST = ("test_load_order_cases.py", "test_known_answer.py", "test_faults.py",
-                 "test_load_order_properties.py", "test_ci_checks.py", "test_incremental.py",
-                 "test_run_lock.py", "test_end_to_end.py", "test_access_control.py",
-                 "test_bench.py", "test_markov.py", "test_semantic_layer.py",
-                 "test_test_meaning.py", "test_load_ids.py", "test_dashboards.py",
-                 "test_docs_site.py", "test_warnings_and_history.py",
-                 "test_vars.py", "test_operations.py", "test_redshift.py")
+LONGEST_FIRST = ("test_load_order_cases.py", "test_load_order_properties.py",
+                 "test_test_meaning.py", "test_known_answer.py", "test_run_lock.py",
+                 "test_faults.py", "test_load_ids.py", "test_incremental.py", "test_bench.py",
+                 "test_ci_checks.py", "test_loader.py", "test_operations.py",
+                 "test_code_changes.py", "test_end_to_end.py", "test_dashboards.py",
+                 "test_warnings_and_history.py", "test_access_control.py", "test_vars.py",
+                 "test_semantic_layer.py", "test_loader_properties.py", "test_alerts.py",
+                 "test_schema_names.py", "test_redshift.py", "test_markov.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

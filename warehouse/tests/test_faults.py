@@ -53,10 +53,12 @@ def reference(
 
 
 # Two kills per CI run (one incremental, one full refresh): each kill costs the next build the
-# run lock's 30 s stale wait on top of two builds.
+# run lock's stale wait (5 s here, WAREHOUSE_STALE_BUILD_SECONDS; 30 by default) on top of two
+# builds.
 @pytest.mark.parametrize("seed", [1, 2])
 def test_a_build_killed_at_a_random_point_heals_on_the_next_run(
-    dbt_project: DbtProject, reference: dict[str, Counter[str]], seed: int
+    dbt_project: DbtProject, reference: dict[str, Counter[str]], seed: int,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     rng = random.Random(seed)
     args = BUILD + (("--full-refresh",) if seed % 2 == 0 else ())
@@ -75,6 +77,7 @@ def test_a_build_killed_at_a_random_point_heals_on_the_next_run(
                 break
     assert build.returncode == -signal.SIGKILL, f"the build ended before node {kill_at} started"
 
+    monkeypatch.setenv("WAREHOUSE_STALE_BUILD_SECONDS", "5")  # the killed build's row
     dbt_project.dbt(*BUILD)  # the next scheduled run, as is
     assert_same_rows(reference, everything(dbt_project))
     leftovers = dbt_project.query(

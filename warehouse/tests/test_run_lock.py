@@ -26,7 +26,14 @@ from click.testing import CliRunner
 
 from warehouse.cli import main
 from warehouse.generator import generate
-from warehouse.loader import RUN_LOCK_KEY, STALE_BUILD_SECONDS, LoadError, load
+from warehouse.loader import (
+    RUN_LOCK_KEY,
+    STALE_BUILD_ENV,
+    STALE_BUILD_SECONDS,
+    LoadError,
+    load,
+    stale_build_seconds,
+)
 from warehouse.server import Warehouse
 
 from .conftest import DBT_ENV, PROJECT_ROOT, DbtProject, _unused_port, assert_same_rows
@@ -112,19 +119,38 @@ def test_a_load_waits_for_the_build_then_loads(dbt_project: DbtProject, data: Pa
     assert done["at"] >= build_ended and done["counts"]["user_session_channel"] > 0
 
 
-def test_a_killed_build_holds_nothing_for_long(dbt_project: DbtProject, data: Path) -> None:
+# WAREHOUSE_STALE_BUILD_SECONDS shortens the wait for a killed build (30 s by default) for both
+# judges: `warehouse load` and the next build's run lock.
+STALE = 5.0
+
+
+def test_a_killed_build_holds_nothing_for_long(dbt_project: DbtProject, data: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    assert stale_build_seconds() == STALE_BUILD_SECONDS == 30
+    monkeypatch.setenv(STALE_BUILD_ENV, str(STALE))
     with stand_in_build(dbt_project, killed=True):
         pass
     started = time.monotonic()
     load(dbt_project.warehouse.loader_uri(), data, wait_seconds=60)
-    assert STALE_BUILD_SECONDS <= time.monotonic() - started < STALE_BUILD_SECONDS + 15
+    assert STALE <= time.monotonic() - started < STALE + 15
     assert dbt_project.query("select count(*) from warehouse_control.dbt_runs") == [(0,)]
+    monkeypatch.setenv(STALE_BUILD_ENV, "0.5")
+    with pytest.raises(LoadError, match="WAREHOUSE_STALE_BUILD_SECONDS must be a number of"):
+        load(dbt_project.warehouse.loader_uri(), data, wait_seconds=60)
 
 
-def test_the_next_build_forgets_a_killed_build(dbt_project: DbtProject) -> None:
+def test_the_next_build_forgets_a_killed_build(dbt_project: DbtProject,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(STALE_BUILD_ENV, "abc")
+    result = dbt_project.dbt("seed", "--select", "channel_groups", check=False)
+    assert "WAREHOUSE_STALE_BUILD_SECONDS must be a number of seconds >= 1, got 'abc'" in (
+        result.stdout)
+    monkeypatch.setenv(STALE_BUILD_ENV, str(STALE))
     with stand_in_build(dbt_project, killed=True):
         pass
+    started = time.monotonic()
     dbt_project.dbt("seed", "--select", "channel_groups")
+    assert time.monotonic() - started < 30
     assert dbt_project.query("select count(*) from warehouse_control.dbt_runs") == [(0,)]
 
 
