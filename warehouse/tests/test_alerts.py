@@ -25,6 +25,7 @@ from warehouse.generator import generate
 from warehouse.loader import load
 
 from .conftest import DbtProject
+from .test_load_order_properties import reset
 
 pytestmark = pytest.mark.e2e
 
@@ -74,6 +75,9 @@ def planted(dbt_project: DbtProject, tmp_path_factory: pytest.TempPathFactory) -
     generate(next_day, scale=SCALE, plant_anomalies=True, since=_date("2019-12-01"),
              until=_date("2019-12-01"))
     uri = dbt_project.warehouse.uri()
+    # built from nothing, whatever the worker's earlier test files left in the warehouse (once,
+    # after several of them, this full refresh of a few models took eight minutes)
+    reset(dbt_project)
     load(uri, data)
     load(uri, next_day, append=True, tables=["user_session_channel", "session_timestamp"])
     dbt_project.dbt("run", "--full-refresh", "--select", "+channel_metric_anomalies")
