@@ -24,32 +24,39 @@
         cast(steps.to_name as varchar(32)) as to_name,
         count(*) as transitions
     from (
-        -- a touch on the same channel as the touch before it is the same step
+        -- one pass over the ordered touches; each touch is a step into its channel (unless the
+        -- touch before it was on the same channel: the same step), and a journey's last touch
+        -- also the step out to its outcome
         select
             ordered_touches.month,
-            coalesce(ordered_touches.previous_channel, '(start)') as from_name,
-            ordered_touches.channel as to_name
+            case
+                when step_kinds.kind = 'into' then coalesce(ordered_touches.previous_channel, '(start)')
+                else ordered_touches.channel
+            end as from_name,
+            case
+                when step_kinds.kind = 'into' then ordered_touches.channel
+                when ordered_touches.converted then '(conversion)'
+                else '(null)'
+            end as to_name
         from ({{ _journey_touches_ordered(touches) }}) as ordered_touches
+        cross join (select 'into' as kind union all select 'out' as kind) as step_kinds
         where
-            ordered_touches.previous_channel is null
-            or ordered_touches.previous_channel <> ordered_touches.channel
-
-        union all
-
-        select
-            last_touches.month,
-            last_touches.channel as from_name,
-            case when last_touches.converted then '(conversion)' else '(null)' end as to_name
-        from ({{ _journey_touches_ordered(touches) }}) as last_touches
-        where last_touches.touches_after = 0
+            (
+                step_kinds.kind = 'into'
+                and (
+                    ordered_touches.previous_channel is null
+                    or ordered_touches.previous_channel <> ordered_touches.channel
+                )
+            )
+            or (step_kinds.kind = 'out' and ordered_touches.is_last)
     ) as steps
     group by steps.month, steps.from_name, steps.to_name
 {%- endmacro %}
 
 
 {#- Each touch of `touches` with its journey's month, the channel of the touch before it and
-    how many touches follow it: positions computed on read, never stored (an appended session
-    would renumber them). -#}
+    whether it is the journey's last: positions computed on read, never stored (an appended
+    session would renumber them). One window order, so one sort. -#}
 {% macro _journey_touches_ordered(touches) -%}
     {#- a subquery: `--empty` renders a ref as an aliased one -#}
     select
@@ -60,10 +67,10 @@
             partition by journey_touches.journey_id
             order by journey_touches.session_at, journey_touches.session_id
         ) as previous_channel,
-        row_number() over (
+        lead(journey_touches.session_id) over (
             partition by journey_touches.journey_id
-            order by journey_touches.session_at desc, journey_touches.session_id desc
-        ) - 1 as touches_after
+            order by journey_touches.session_at, journey_touches.session_id
+        ) is null as is_last
     from (select * from {{ touches }}) as journey_touches
 {%- endmacro %}
 

@@ -63,7 +63,10 @@ from {{ staged }} as staged
 where not exists (
     select 1
     from {{ target }} as kept
-    where {{ _rows_match(compared, 'staged', 'kept') }}
+    {# only the rows of the keys the run rebuilds, which every staged row belongs to: the
+       check reads those, not the whole table (an unqualified key column is kept's) #}
+    where {{ in_rebuilt_keys(window) }}
+        and {{ _rows_match(compared, 'staged', 'kept') }}
 )
 {%- endmacro %}
 
