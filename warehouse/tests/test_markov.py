@@ -3,7 +3,8 @@
 numpy (`numpy.linalg.solve`), compared with every `markov` row of the marts.
 
 Two checks: the default data set, built end to end (every month, channel and removal effect,
-every markov row of channel_attribution_monthly, every journey's path); and hypothesis over small
+every markov row of channel_attribution_monthly, every journey's path, its transforms and
+channel set, and every Shapley row against test_shapley's general formula); and hypothesis over small
 random journey sets, run through the project's own compiled SQL (touches -> transitions ->
 removal effects -> credit) in a scratch schema, where repeats, cycles, months without a
 conversion and channels seen only in non-converting journeys come up often.
@@ -26,6 +27,7 @@ from warehouse.generator import generate
 from warehouse.loader import load
 
 from .conftest import DbtProject
+from .test_shapley import SetJourney, exposure, first_touch, shapley_reference
 
 pytestmark = pytest.mark.e2e
 
@@ -190,6 +192,32 @@ def test_markov_rows_of_the_default_data_equal_an_exact_numpy_solve(
         " from analytics.fct_journeys")}
     assert paths == {j.journey_id: (" > ".join(j.channels), j.converted, j.month, j.net_revenue)
                      for j in journeys}
+
+
+def test_path_transforms_and_shapley_rows_of_the_default_data_equal_the_references(
+    default_build: DbtProject,
+) -> None:
+    sessions = default_build.query(
+        "select session_id, user_id, channel, session_at, is_conversion, net_amount "
+        "from analytics.fct_sessions")
+    journeys = journeys_from_sessions(sessions)
+    transforms = {j: (e, f, s) for j, e, f, s in default_build.query(
+        "select journey_id, exposure_path, first_touch_path, channel_set"
+        " from analytics.fct_journeys")}
+    assert transforms == {
+        j.journey_id: (" > ".join(exposure(j.channels)), " > ".join(first_touch(j.channels)),
+                       " + ".join(sorted(set(j.channels))))
+        for j in journeys}
+
+    expected = shapley_reference(SetJourney(j.month, frozenset(j.channels), j.converted,
+                                            j.net_revenue) for j in journeys)
+    found = {(m, c): (v, s, n, r) for m, c, v, s, n, r in default_build.query(
+        "select month, channel, shapley_value, credit_share, attributed_conversions,"
+        " attributed_revenue from analytics.channel_shapley_values_monthly")}
+    assert set(found) == set(expected)
+    wrong = [(k, found[k], expected[k]) for k in expected
+             if not all(close(a, b) for a, b in zip(found[k], expected[k], strict=True))]
+    assert not wrong, wrong[:5]
 
 
 def _compiled(project: DbtProject) -> dict[str, str]:

@@ -18,7 +18,7 @@
     backup=false,
 ) }}
 {%- set window = load_window() %}
-{%- set attribution_models = ['first_touch', 'last_touch', 'linear', 'position_based', 'time_decay'] %}
+{%- set attribution_models = rule_based_attribution_models() %}
 
 with
 

@@ -111,6 +111,21 @@ touches_ordered as (
 
 ),
 
+touches_marked as (
+
+    -- the position of the latest touch not on Organic (the contract names the channel); null
+    -- when every touch is on Organic, and the last touch then gets last_non_organic's credit.
+    -- The same window order as above, so the touches are not sorted again.
+    select
+        *,
+        max(case when channel <> 'Organic' then touch_position end) over (
+            partition by conversion_session_id order by session_at, session_id
+            rows between unbounded preceding and unbounded following
+        ) as last_non_organic_position
+    from touches_ordered
+
+),
+
 final as (
 
     select
@@ -139,9 +154,15 @@ final as (
             end as double precision
         ) as position_based_weight,
         cast(decay / decay_total as double precision) as time_decay_weight,
+        cast(
+            case
+                when touch_position = coalesce(last_non_organic_position, touch_count) then 1
+                else 0
+            end as double precision
+        ) as last_non_organic_weight,
         -- the run that wrote this row (the tests named *_in_new_rows read the rows since their last pass)
         {{ this_run_id() }} as _written_by_run
-    from touches_ordered
+    from touches_marked
 
 )
 

@@ -29,25 +29,10 @@ user_months as (
 
 ),
 
-digits as (
-
-    {%- for digit in range(10) %}
-    select {{ digit }} as digit
-    {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
-
-),
-
 month_offsets as (
 
-    -- 0..9999 from a cross join of digits (a series function runs only on the leader node on Redshift)
-    select
-        thousands.digit * 1000 + hundreds.digit * 100 + tens.digit * 10 + ones.digit
-            as months_since_first
-    from digits as thousands
-    cross join digits as hundreds
-    cross join digits as tens
-    cross join digits as ones
+    select n as months_since_first
+    from {{ integer_series(4) }} as offsets
 
 ),
 

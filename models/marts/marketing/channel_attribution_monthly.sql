@@ -1,6 +1,7 @@
-{#- The five rule-based models' credit (int_rule_based_attribution_monthly, incremental by
-    month) and Markov's (int_markov_attribution_monthly) side by side: a table of months x
-    channels x models rows, rebuilt on every run from those two. -#}
+{#- The rule-based models' credit (int_rule_based_attribution_monthly, incremental by
+    month), Markov's (int_markov_attribution_monthly) and Shapley's
+    (channel_shapley_values_monthly) side by side: a table of months x
+    channels x models rows, rebuilt on every run from those three. -#}
 {{ config(dist='all', sort=['month']) }}
 
 with
@@ -28,6 +29,17 @@ markov_credits as (
 
 ),
 
+shapley_credits as (
+
+    select
+        month,
+        channel,
+        attributed_conversions,
+        attributed_revenue
+    from {{ ref('channel_shapley_values_monthly') }}
+
+),
+
 credits as (
 
     select
@@ -45,6 +57,14 @@ credits as (
         attributed_conversions,
         attributed_revenue
     from markov_credits
+    union all
+    select
+        month,
+        channel,
+        'shapley' as attribution_model,
+        attributed_conversions,
+        attributed_revenue
+    from shapley_credits
 
 ),
 

@@ -1,4 +1,9 @@
+{#- One row per month and channel of channel_monthly_summary: spend, clicks, sessions, new
+    paying users and CAC, last-touch revenue and ROAS; and, per attribution model, the CAC of
+    a first purchase: spend over the first purchases the model credits to the channel that
+    month (channel_attribution_by_purchase_monthly). -#}
 {{ config(dist='all', sort=['month']) }}
+{%- set attribution_models = attribution_models() %}
 
 with
 
@@ -54,6 +59,23 @@ last_touch as (
 
 ),
 
+first_purchase_credits as (
+
+    -- every model's first-purchase credit side by side, one row per month and channel
+    select
+        month,
+        channel,
+        {%- for attribution_model in attribution_models %}
+        sum(
+            case when attribution_model = '{{ attribution_model }}' then attributed_conversions else 0 end
+        ) as {{ attribution_model }}_first_purchases{{ "," if not loop.last }}
+        {%- endfor %}
+    from {{ ref('channel_attribution_by_purchase_monthly') }}
+    where purchase_type = 'first'
+    group by month, channel
+
+),
+
 spend_with_month as (
 
     select
@@ -101,7 +123,11 @@ joined as (
         coalesce(spend_by_month.clicks, 0) as clicks,
         coalesce(sessions_by_month.sessions, 0) as sessions,
         coalesce(new_paying_users.new_paying_users, 0) as new_paying_users,
-        coalesce(last_touch.attributed_revenue, 0) as last_touch_revenue
+        coalesce(last_touch.attributed_revenue, 0) as last_touch_revenue,
+        {%- for attribution_model in attribution_models %}
+        coalesce(first_purchase_credits.{{ attribution_model }}_first_purchases, 0)
+            as {{ attribution_model }}_first_purchases{{ "," if not loop.last }}
+        {%- endfor %}
     from channel_months
     left join spend_by_month
         on
@@ -119,6 +145,10 @@ joined as (
         on
             channel_months.month = last_touch.month
             and channel_months.channel = last_touch.channel
+    left join first_purchase_credits
+        on
+            channel_months.month = first_purchase_credits.month
+            and channel_months.channel = first_purchase_credits.channel
 
 ),
 
@@ -135,7 +165,12 @@ final as (
         cast(new_paying_users as bigint) as new_paying_users,
         cast({{ safe_divide('spend', 'new_paying_users') }} as numeric(18, 6)) as cac,
         cast(last_touch_revenue as numeric(38, 10)) as last_touch_revenue,
-        cast({{ safe_divide('last_touch_revenue', 'spend') }} as double precision) as roas
+        cast({{ safe_divide('last_touch_revenue', 'spend') }} as double precision) as roas,
+        {%- for attribution_model in attribution_models %}
+        cast(
+            {{ safe_divide('spend', attribution_model ~ '_first_purchases') }} as double precision
+        ) as first_purchase_cac_{{ attribution_model }}{{ "," if not loop.last }}
+        {%- endfor %}
     from joined
 
 )

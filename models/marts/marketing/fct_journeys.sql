@@ -1,5 +1,6 @@
 {#- One row per journey: a conversion's touchpoints, or a user's sessions after their last
-    conversion; the channel path in time order (ties by session_id), its month the latest
+    conversion; the channel path in time order (ties by session_id), its transforms (exposure:
+    repeats collapsed; first touch: each channel once), its channel set, its month the latest
     touch's. A table, incremental by journey: a run rebuilds the row of each journey
     int_journey_touches re-decided, from its touches. -#}
 {{ config(
@@ -33,13 +34,31 @@ journey_touches as (
 
 journey_touches_flagged as (
 
-    -- counts a journey's distinct channels without count(distinct) beside listagg
+    -- marks a journey's first touch on each channel (its distinct channels, counted without
+    -- count(distinct) beside listagg) and each touch on another channel than the one before
+    -- (a step of the exposure path)
     select
         *,
         row_number() over (
             partition by journey_id, channel order by session_at, session_id
-        ) as channel_touch_number
+        ) as channel_touch_number,
+        lag(channel) over (
+            partition by journey_id order by session_at, session_id
+        ) as previous_channel
     from journey_touches
+
+),
+
+channel_sets as (
+
+    -- each journey's distinct channels in name order: the Shapley game's coalition. Apart
+    -- from the paths: Redshift takes one listagg order per select.
+    select
+        journey_id,
+        {{ dbt.listagg('channel', "' + '", 'order by channel') }} as channel_set
+    from journey_touches_flagged
+    where channel_touch_number = 1
+    group by journey_id
 
 ),
 
@@ -55,6 +74,14 @@ journeys as (
         count(*) as touches,
         sum(case when channel_touch_number = 1 then 1 else 0 end) as distinct_channels,
         {{ dbt.listagg('channel', "' > '", 'order by session_at, session_id') }} as channel_path,
+        -- listagg skips nulls: the touches on another channel than the one before ...
+        {{ dbt.listagg(
+            "case when previous_channel is null or previous_channel <> channel then channel end",
+            "' > '", 'order by session_at, session_id') }} as exposure_path,
+        -- ... and each channel's first touch
+        {{ dbt.listagg(
+            'case when channel_touch_number = 1 then channel end',
+            "' > '", 'order by session_at, session_id') }} as first_touch_path,
         max(net_revenue) as net_revenue
     from journey_touches_flagged
     group by journey_id, user_id, converted
@@ -64,17 +91,22 @@ journeys as (
 final as (
 
     select
-        cast(journey_id as varchar(48)) as journey_id,
-        user_id,
-        converted,
-        journey_month,
-        started_at,
-        ended_at,
-        cast(touches as integer) as touches,
-        cast(distinct_channels as integer) as distinct_channels,
-        cast(channel_path as varchar(65535)) as path,
-        cast(net_revenue as bigint) as net_revenue
+        cast(journeys.journey_id as varchar(48)) as journey_id,
+        journeys.user_id,
+        journeys.converted,
+        journeys.journey_month,
+        journeys.started_at,
+        journeys.ended_at,
+        cast(journeys.touches as integer) as touches,
+        cast(journeys.distinct_channels as integer) as distinct_channels,
+        cast(journeys.channel_path as varchar(65535)) as path,
+        cast(journeys.net_revenue as bigint) as net_revenue,
+        cast(journeys.exposure_path as varchar(65535)) as exposure_path,
+        cast(journeys.first_touch_path as varchar(65535)) as first_touch_path,
+        cast(channel_sets.channel_set as varchar(65535)) as channel_set
     from journeys
+    inner join channel_sets
+        on journeys.journey_id = channel_sets.journey_id
 
 )
 
