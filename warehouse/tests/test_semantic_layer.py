@@ -66,6 +66,33 @@ MONTHLY_SQL = {
     "from analytics.channel_performance_monthly group by 1",
     "last_touch_roas": "select month, sum(last_touch_revenue) / nullif(sum(spend), 0) "
     "from analytics.channel_performance_monthly group by 1",
+    "first_purchase_conversions": "select month, sum(first_purchase_conversions) "
+    "from analytics.channel_roas_monthly group by 1",
+    "first_purchase_cac": "select month, sum(spend) / nullif(sum(first_purchase_conversions), 0) "
+    "from analytics.channel_roas_monthly group by 1",
+    "purchase_attributed_conversions": "select month, sum(attributed_conversions) "
+    "from analytics.channel_attribution_by_purchase_monthly group by 1",
+    "purchase_attributed_revenue": "select month, sum(attributed_revenue) "
+    "from analytics.channel_attribution_by_purchase_monthly group by 1",
+    "path_converting_journeys": "select journey_month, sum(converting_journeys) "
+    "from analytics.path_transform_summary_monthly group by 1",
+    "path_journeys": "select journey_month, sum(converting_journeys + non_converting_journeys) "
+    "from analytics.path_transform_summary_monthly group by 1",
+    "path_conversion_rate": "select journey_month, 1.0 * sum(converting_journeys) "
+    "/ sum(converting_journeys + non_converting_journeys) "
+    "from analytics.path_transform_summary_monthly group by 1",
+    "payback_spend_total": "select cohort_month, sum(spend) from analytics.cac_payback_monthly "
+    "group by 1",
+    "payback_users_total": "select cohort_month, sum(new_paying_users) "
+    "from analytics.cac_payback_monthly group by 1",
+    "payback_cac": "select cohort_month, sum(spend) / sum(new_paying_users) "
+    "from analytics.cac_payback_monthly group by 1",
+    "payback_cumulative_revenue_total": "select cohort_month, "
+    "sum(cumulative_net_revenue_per_user * new_paying_users) "
+    "from analytics.cac_payback_monthly group by 1",
+    "payback_revenue_per_user": "select cohort_month, "
+    "sum(cumulative_net_revenue_per_user * new_paying_users) / sum(new_paying_users) "
+    "from analytics.cac_payback_monthly group by 1",
     "nps": "select month, nps from analytics.nps_monthly",
     "nps_responses": "select month, responses from analytics.nps_monthly",
     "nps_promoters": "select month, promoters from analytics.nps_monthly",
@@ -188,11 +215,19 @@ def test_attribution_by_model_equals_the_attribution_mart(
         row = found[(month, channel, model)]
         assert_close(number(row["attributed_revenue"]), float(revenue), "revenue", TOLERANCE)
         assert_close(number(row["attributed_conversions"]), float(conversions), "conv", TOLERANCE)
-    for month, channel, model, roas in built.query(
-        "select month::text, channel, attribution_model, roas from analytics.channel_roas_monthly"
+    first = {(row["metric_time__month"][:10], row["channel"],
+              row["attribution__attribution_model"]): row
+             for row in mf_rows(built, tmp_path, ["first_purchase_cac"],
+                                ["metric_time__month", "channel",
+                                 "attribution__attribution_model"])}
+    for month, channel, model, roas, cac in built.query(
+        "select month::text, channel, attribution_model, roas, first_purchase_cac"
+        " from analytics.channel_roas_monthly"
     ):
         assert_close(number(found[(month, channel, model)]["roas"]),
                      None if roas is None else float(roas), "roas", TOLERANCE)
+        assert_close(number(first[(month, channel, model)]["first_purchase_cac"]),
+                     None if cac is None else float(cac), "first_purchase_cac", TOLERANCE)
     last_touch = dict(built.query(
         "select month::text || channel, roas from analytics.channel_performance_monthly"))
     for (month, channel, model), row in found.items():

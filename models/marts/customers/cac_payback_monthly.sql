@@ -45,7 +45,7 @@ channel_months as (
 month_offsets as (
 
     select n as months_since_first
-    from {{ integer_series(4) }} as offsets
+    from {{ integer_series(4) }} as month_series
 
 ),
 

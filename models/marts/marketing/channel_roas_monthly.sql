@@ -24,6 +24,18 @@ attribution as (
 
 ),
 
+first_purchases as (
+
+    select
+        month,
+        channel,
+        attribution_model,
+        attributed_conversions
+    from {{ ref('channel_attribution_by_purchase_monthly') }}
+    where purchase_type = 'first'
+
+),
+
 -- Every model the attribution mart holds (markov included once it is there): no list to keep.
 attribution_models as (
 
@@ -61,13 +73,25 @@ final as (
         cast(
             {{ safe_divide('coalesce(attribution.attributed_revenue, 0)', 'grid.spend') }}
             as double precision
-        ) as roas
+        ) as roas,
+        cast(coalesce(first_purchases.attributed_conversions, 0) as numeric(38, 10))
+            as first_purchase_conversions,
+        cast(
+            {{ safe_divide('coalesce(grid.spend, 0)', 'first_purchases.attributed_conversions') }}
+            as double precision
+        ) as first_purchase_cac
     from grid
     full outer join attribution
         on
             grid.month = attribution.month
             and grid.channel = attribution.channel
             and grid.attribution_model = attribution.attribution_model
+    -- a model's first-purchase credit is part of its credit: it has an attribution row
+    left join first_purchases
+        on
+            attribution.month = first_purchases.month
+            and attribution.channel = first_purchases.channel
+            and attribution.attribution_model = first_purchases.attribution_model
 
 )
 
