@@ -9,3 +9,13 @@
 {% macro attribution_models() -%}
     {{ return(rule_based_attribution_models() + ['markov', 'shapley']) }}
 {%- endmacro %}
+
+
+{#- A query of one row per attribution model (column attribution_model): listed, not read
+    from a mart, so a model that lost all its rows still has a row. -#}
+{% macro attribution_model_rows() -%}
+    {%- for attribution_model in attribution_models() %}
+    select '{{ attribution_model }}' as attribution_model
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+{%- endmacro %}

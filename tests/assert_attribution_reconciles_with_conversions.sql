@@ -28,11 +28,7 @@ attributed as (
 
 models as (
 
-    -- Listed, not read from the mart, so a model that lost all its rows fails here too.
-    {%- for attribution_model in attribution_models() %}
-    select '{{ attribution_model }}' as attribution_model
-    {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
+    {{ attribution_model_rows() }}
 
 ),
 

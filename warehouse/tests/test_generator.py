@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from warehouse import generator
 from warehouse.generator import Manifest, generate
 from warehouse.schema import RAW_TABLES, TABLES_BY_NAME
 
@@ -472,3 +473,140 @@ def test_planted_anomalies_change_only_what_they_plant(tmp_path: Path) -> None:
     assert {(channel[r[0]], day[r[0]]) for r in lost} == {("Google", "2019-11-27")}
     kept = {(channel[r[0]], day[r[0]]) for r in _rows(planted, "session_transaction")}
     assert ("Google", "2019-11-27") not in kept
+
+
+def _acquisitions(tables: Tables) -> tuple[dict[str, tuple[str, str]], dict[str, list[str]]]:
+    """user -> (timestamp, channel) of their first paid session (an amount above 0, ties by
+    session_id: where new_paying_users counts them), and user -> the timestamps of their
+    conversions (paid, not refunded), in time order."""
+    transactions = {str(r[0]): (r[1] == "true", int(str(r[2])))
+                    for r in tables["session_transaction"]}
+    first: dict[str, tuple[str, str]] = {}
+    conversions: defaultdict[str, list[str]] = defaultdict(list)
+    for user, rows in _sessions_by_user(tables).items():
+        for ts, session, channel in rows:
+            refunded, amount = transactions.get(session, (False, 0))
+            if amount > 0:
+                first.setdefault(user, (ts, channel))
+                if not refunded:
+                    conversions[user].append(ts)
+    return first, conversions
+
+
+def _net_revenue_by_user_month(tables: Tables) -> defaultdict[str, Counter[str]]:
+    at = {str(r[0]): str(r[1]) for r in tables["session_timestamp"]}
+    user = {str(r[1]): str(r[0]) for r in tables["user_session_channel"]}
+    revenue: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    for session, refunded, amount in tables["session_transaction"]:
+        if refunded == "false":
+            revenue[user[str(session)]][at[str(session)][:7]] += int(str(amount))
+    return revenue
+
+
+def test_youtube_customers_repeat_more(default: tuple[Manifest, Tables]) -> None:
+    """Users acquired on Youtube (first paid session there) make clearly more repeat purchases
+    (conversions after their first) than those of any other channel, buy more often per later
+    session, and bring more net revenue from their first paid month on."""
+    tables = default[1]
+    first, conversions = _acquisitions(tables)
+    revenue = _net_revenue_by_user_month(tables)
+    acquired: defaultdict[str, list[str]] = defaultdict(list)
+    for user, (_, channel) in first.items():
+        acquired[channel].append(user)
+    assert set(acquired) == CHANNELS and len(acquired["Youtube"]) >= 20
+
+    def per_user(users: list[str]) -> tuple[float, float]:
+        repeats = sum(max(0, len(conversions[u]) - 1) for u in users)
+        worth = sum(v for u in users for month, v in revenue[u].items()
+                    if month >= first[u][0][:7])
+        return repeats / len(users), worth / len(users)
+
+    youtube = per_user(acquired["Youtube"])
+    others = per_user([u for c in CHANNELS - {"Youtube"} for u in acquired[c]])
+    assert youtube[0] > 1.4 * others[0], (youtube, others)
+    for channel in CHANNELS - {"Youtube"}:
+        repeats, worth = per_user(acquired[channel])
+        assert youtube[0] > 1.4 * repeats and youtube[1] > 1.3 * worth, (channel, youtube)
+    # per session after the first paid one: Youtube's customers buy about twice as often
+    paid = {str(r[0]) for r in tables["session_transaction"] if int(str(r[2])) > 0}
+    later: Counter[str] = Counter()
+    bought: Counter[str] = Counter()
+    for user, rows in _sessions_by_user(tables).items():
+        if user in first:
+            after = [s for ts, s, _ in rows if ts > first[user][0]]
+            later[first[user][1]] += len(after)
+            bought[first[user][1]] += sum(s in paid for s in after)
+    rate = {c: bought[c] / later[c] for c in CHANNELS}
+    assert all(rate["Youtube"] > 1.6 * rate[c] for c in CHANNELS - {"Youtube"}), rate
+
+
+def _cac_payback(tables: Tables) -> dict[tuple[str, str], tuple[float, list[float]]]:
+    """cac_payback_monthly by the contract, in Python: (cohort month, channel) -> (CAC, the
+    cumulative net revenue per user at months since 0, 1, ... up to the last month)."""
+    first, _ = _acquisitions(tables)
+    revenue = _net_revenue_by_user_month(tables)
+    spend: Counter[tuple[str, str]] = Counter()
+    for day, channel, _, _, amount in tables["ad_spend"]:
+        spend[(str(day)[:7], str(channel))] += float(str(amount))
+    members: defaultdict[tuple[str, str], list[str]] = defaultdict(list)
+    for user, (ts, channel) in first.items():
+        members[(ts[:7], channel)].append(user)
+    months = [f"2019-{m:02d}" for m in range(5, 12)]
+    cohorts = {}
+    for (month, channel), users in members.items():
+        cumulative, total = [], 0
+        for later in months[months.index(month):]:
+            total += sum(revenue[u][later] for u in users)
+            cumulative.append(total / len(users))
+        cohorts[(month, channel)] = (spend[(month, channel)] / len(users), cumulative)
+    return cohorts
+
+
+def test_search_wins_paying_users_cheaply_and_pays_back_first(
+        default: tuple[Manifest, Tables]) -> None:
+    """Search's spend per new paying user (CAC, whole period) is a fraction of every social
+    and video channel's; in cac_payback_monthly nearly every search cohort has paid back by
+    its second month, few social or video cohorts have, and Youtube's May cohort is worth the
+    most per user by November."""
+    tables = default[1]
+    first, _ = _acquisitions(tables)
+    new_paying = Counter(channel for _, channel in first.values())
+    spend: Counter[str] = Counter()
+    for _, channel, _, _, amount in tables["ad_spend"]:
+        spend[str(channel)] += float(str(amount))
+    cac = {c: spend[c] / new_paying[c] for c in PAID}
+    search, others = ("Google", "Naver"), ("Facebook", "Instagram", "Youtube")
+    assert max(cac[c] for c in search) < 0.3 * min(cac[c] for c in others), cac
+    cohorts = _cac_payback(tables)
+
+    def paid_back_by_month_1(channels: tuple[str, ...]) -> float:
+        mine = [(c, ltv) for (_, channel), (c, ltv) in cohorts.items() if channel in channels]
+        return sum(any(v >= c for v in ltv[:2]) for c, ltv in mine) / len(mine)
+
+    assert paid_back_by_month_1(search) >= 0.8 and paid_back_by_month_1(others) <= 0.3
+    may = {channel: ltv[-1] for (month, channel), (_, ltv) in cohorts.items()
+           if month == "2019-05"}
+    assert max(may, key=lambda c: may[c]) == "Youtube", may
+
+
+def test_youtube_loyalty_only_adds_purchases(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The repeat purchases of Youtube's customers come from a stream of their own: without
+    them every file is the same but session_transaction, which lacks exactly some of their
+    purchases after their first paid session."""
+    generate(tmp_path / "loyal", scale=0.2)
+    monkeypatch.setattr(generator, "REPEAT_FACTOR", {})
+    generate(tmp_path / "plain", scale=0.2)
+    for table in RAW_TABLES:
+        if table.name != "session_transaction":
+            assert _rows(tmp_path / "plain", table.name) == _rows(tmp_path / "loyal", table.name)
+    plain = set(_rows(tmp_path / "plain", "session_transaction"))
+    loyal = set(_rows(tmp_path / "loyal", "session_transaction"))
+    added = loyal - plain
+    assert plain < loyal and len(added) >= 10
+    first, _ = _acquisitions(read_tables(tmp_path / "loyal"))
+    at = {r[0]: r[1] for r in _rows(tmp_path / "loyal", "session_timestamp")}
+    user = {r[1]: r[0] for r in _rows(tmp_path / "loyal", "user_session_channel")}
+    for session, _, _ in added:
+        ts, channel = first[user[session]]
+        assert channel == "Youtube" and at[session] > ts

@@ -4,9 +4,9 @@ numpy (`numpy.linalg.solve`), compared with every `markov` row of the marts.
 
 Two checks: the default data set, built end to end (every month, channel and removal effect,
 every markov row of channel_attribution_monthly, every journey's path, its transforms and
-channel set, and every Shapley row against test_shapley's general formula); and hypothesis over small
-random journey sets, run through the project's own compiled SQL (touches -> transitions ->
-removal effects -> credit) in a scratch schema, where repeats, cycles, months without a
+channel set, and every Shapley row against test_shapley's general formula); and hypothesis over
+small random journey sets, run through the project's own compiled SQL (touches -> transitions
+-> removal effects -> credit) in a scratch schema, where repeats, cycles, months without a
 conversion and channels seen only in non-converting journeys come up often.
 """
 

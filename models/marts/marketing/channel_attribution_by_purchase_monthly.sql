@@ -126,9 +126,10 @@ monthly_shares as (
         month,
         channel,
         attribution_model,
-        attributed_conversions
-        / sum(attributed_conversions) over (partition by month, attribution_model)
-            as credit_share
+        cast(attributed_conversions as double precision)
+        / sum(cast(attributed_conversions as double precision)) over (
+            partition by month, attribution_model
+        ) as credit_share
     from attribution
 
 ),

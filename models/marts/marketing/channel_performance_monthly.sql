@@ -168,7 +168,8 @@ final as (
         cast({{ safe_divide('last_touch_revenue', 'spend') }} as double precision) as roas,
         {%- for attribution_model in attribution_models %}
         cast(
-            {{ safe_divide('spend', attribution_model ~ '_first_purchases') }} as double precision
+            {{ safe_divide('spend', 'cast(' ~ attribution_model ~ '_first_purchases as double precision)') }}
+            as double precision
         ) as first_purchase_cac_{{ attribution_model }}{{ "," if not loop.last }}
         {%- endfor %}
     from joined

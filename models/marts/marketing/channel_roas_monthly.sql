@@ -77,7 +77,7 @@ final as (
         cast(coalesce(first_purchases.attributed_conversions, 0) as numeric(38, 10))
             as first_purchase_conversions,
         cast(
-            {{ safe_divide('coalesce(grid.spend, 0)', 'first_purchases.attributed_conversions') }}
+            {{ safe_divide('coalesce(grid.spend, 0)', 'cast(first_purchases.attributed_conversions as double precision)') }}
             as double precision
         ) as first_purchase_cac
     from grid

@@ -39,7 +39,8 @@ channel_sets as (
         journey_month,
         channel_set,
         distinct_channels,
-        cast(sum(case when converted then 1 else 0 end) as numeric(38, 18))
+        -- double precision: Redshift's numeric division would cut the scale
+        cast(sum(case when converted then 1 else 0 end) as double precision)
             / count(*) as conversion_rate
     from journeys
     group by journey_month, channel_set, distinct_channels
