@@ -15,6 +15,7 @@ pages = [
             url_path="marketing-attribution"),
     st.Page("views/channel_paths.py", title="Channel paths and retention",
             url_path="channel-paths"),
+    st.Page("views/cac_payback.py", title="CAC payback", url_path="cac-payback"),
     st.Page("views/nps.py", title="NPS", url_path="nps"),
     st.Page("views/ab_test.py", title="A/B test readout", url_path="ab-test"),
 ]

@@ -1,13 +1,16 @@
 """Channel paths and retention: the commonest journeys and their conversions
 (path_summary_monthly), each channel's Markov credit beside last touch
-(channel_removal_effects_monthly, channel_attribution_monthly), and retention by cohort
+(channel_removal_effects_monthly, channel_attribution_monthly), the top transformed paths over
+a range of months (path_transform_summary_monthly), and retention by cohort
 (cohort_retention_monthly)."""
 
 from __future__ import annotations
 
 import altair as alt
 import streamlit as st
-from data import pick_month, query, svg
+from data import pick_month, pick_month_range, pick_option, query, svg
+
+TOP_PATHS = 15
 
 st.title("Channel paths and retention")
 months = query("select distinct journey_month::text as month from analytics.path_summary_monthly "
@@ -42,6 +45,61 @@ st.altair_chart(svg(alt.Chart(credit).mark_bar().encode(
     tooltip=["channel", "attribution_model", "attributed_revenue"],
 )), use_container_width=True)
 st.table(paths.set_index("path"))
+
+st.subheader("Top transformed paths")
+st.markdown(
+    """
+A raw path is almost always unique, so paths are compared transformed: `exposure` collapses
+repeated touches on the same channel into one step (`A > A > B > A` is `A > B > A`),
+`first_touch` keeps each channel once, in the order of its first touch (`A > B`); both keep the
+last `path_max_steps` steps (a dbt var, 5 by default). Conversion rate is converting /
+(converting + non-converting) journeys on the path.
+"""
+)
+transforms = query("select distinct path_transform from analytics.path_transform_summary_monthly "
+                   "order by 1")["path_transform"].tolist()
+transform = pick_option("Path transform", transforms, key="transform")
+journey_months = query("select distinct journey_month::text as month "
+                       "from analytics.path_transform_summary_monthly order by 1")["month"].tolist()
+first, last = pick_month_range(journey_months, label="Months of the journeys")
+top = query("select path, sum(converting_journeys) as converting_journeys, "
+            "sum(non_converting_journeys) as non_converting_journeys, "
+            "sum(net_revenue) as net_revenue, "
+            "sum(sum(converting_journeys)) over () as all_converting_journeys "
+            "from analytics.path_transform_summary_monthly "
+            "where path_transform = %s and journey_month between %s and %s group by path "
+            "order by sum(converting_journeys) desc, path limit %s",
+            (transform, first, last, TOP_PATHS))
+all_converting = float(top["all_converting_journeys"].max()) if len(top) else 0.0
+top = top.drop(columns="all_converting_journeys")
+top["conversion_rate"] = top["converting_journeys"] / (
+    top["converting_journeys"] + top["non_converting_journeys"])
+converting = int(top["converting_journeys"].sum())
+journeys = converting + int(top["non_converting_journeys"].sum())
+span = first[:7] if first == last else f"{first[:7]} to {last[:7]}"
+st.markdown(f"The {TOP_PATHS} `{transform}` paths with the most converting journeys, {span}.")
+left, middle, right = st.columns(3)
+left.metric(f"Top {transform} paths: converting journeys", f"{converting}")
+middle.metric(f"Top {transform} paths: share of all converting journeys",
+              f"{converting / max(all_converting, 1):.1%}")
+right.metric(f"Top {transform} paths: conversion rate", f"{converting / max(journeys, 1):.1%}")
+order = top["path"].tolist()  # most converting journeys first, as queried
+bars, rates = st.columns(2)
+bars.altair_chart(svg(alt.Chart(top).mark_bar().encode(
+    y=alt.Y("path:N", sort=order, title=f"{transform} path",
+            axis=alt.Axis(labelLimit=360)),
+    x=alt.X("converting_journeys:Q", title="converting journeys"),
+    tooltip=["path", "converting_journeys", "non_converting_journeys", "net_revenue",
+             alt.Tooltip("conversion_rate:Q", format=".1%")],
+)), use_container_width=True)
+rates.altair_chart(svg(alt.Chart(top).mark_bar().encode(
+    y=alt.Y("path:N", sort=order, title=None, axis=alt.Axis(labels=False, ticks=False)),
+    x=alt.X("conversion_rate:Q", title="conversion rate", axis=alt.Axis(format="%")),
+    tooltip=["path", "converting_journeys", "non_converting_journeys",
+             alt.Tooltip("conversion_rate:Q", format=".1%")],
+)), use_container_width=True)
+st.table(top.set_index("path").style.format(
+    {"net_revenue": "{:.0f}", "conversion_rate": "{:.1%}"}))
 
 st.subheader("Retention by first channel (all cohorts)")
 retention = query("select first_channel, months_since_first, "

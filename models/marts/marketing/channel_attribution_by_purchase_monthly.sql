@@ -126,9 +126,11 @@ monthly_shares as (
         month,
         channel,
         attribution_model,
+        -- the decimals summed (exact in any order), then one division of doubles
         cast(attributed_conversions as double precision)
-        / sum(cast(attributed_conversions as double precision)) over (
-            partition by month, attribution_model
+        / cast(
+            sum(attributed_conversions) over (partition by month, attribution_model)
+            as double precision
         ) as credit_share
     from attribution
 

@@ -39,7 +39,7 @@ channel_sets as (
         journey_month,
         channel_set,
         distinct_channels,
-        -- double precision: Redshift's numeric division would cut the scale
+        -- a double: Redshift's decimal division would leave too few digits
         cast(sum(case when converted then 1 else 0 end) as double precision)
             / count(*) as conversion_rate
     from journeys
@@ -53,7 +53,11 @@ set_members as (
     select
         channel_sets.journey_month,
         channels.channel,
-        channel_sets.conversion_rate / channel_sets.distinct_channels as value_share
+        -- one exact decimal per term, so the sums below do not depend on the order rows
+        -- arrive in (a double's sum does): an incremental build equals a full one
+        cast(
+            channel_sets.conversion_rate / channel_sets.distinct_channels as numeric(38, 18)
+        ) as value_share
     from channel_sets
     inner join channels
         on {{ dbt.position(
@@ -91,7 +95,9 @@ shares as (
         month,
         channel,
         shapley_value,
-        shapley_value / sum(shapley_value) over (partition by month) as credit_share
+        cast(shapley_value as double precision)
+        / cast(sum(shapley_value) over (partition by month) as double precision)
+            as credit_share
     from shapley_values
     where shapley_value > 0
 
