@@ -19,3 +19,10 @@
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 {%- endmacro %}
+
+
+{#- A channel name as fct_journeys.channel_set holds it: '%' and '+' escaped as %25 and %2B
+    (in that order), so the ' + ' between two names never occurs inside one. -#}
+{% macro shapley_channel_key(channel) -%}
+    {{ dbt.replace(dbt.replace(channel, "'%'", "'%25'"), "'+'", "'%2B'") }}
+{%- endmacro %}

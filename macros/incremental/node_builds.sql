@@ -12,7 +12,8 @@
 {% macro results_vars() -%}
     {{ return(['raw_data_tables', 'attribution_lookback_days', 'attribution_half_life_days',
                'markov_max_channels', 'quality_rate_jump_threshold', 'anomaly_baseline_weeks',
-               'anomaly_threshold', 'anomaly_min_count', 'calendar_start_date']) }}
+               'anomaly_threshold', 'anomaly_min_count', 'calendar_start_date',
+               'path_max_steps']) }}
 {%- endmacro %}
 
 

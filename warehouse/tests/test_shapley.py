@@ -94,6 +94,11 @@ def shapley_reference(journeys: Iterable[SetJourney]) -> dict[
     return result
 
 
+def set_key(channel: str) -> str:
+    """A channel name as fct_journeys.channel_set holds it."""
+    return channel.replace("%", "%25").replace("+", "%2B")
+
+
 def last_steps(path: Sequence[str], steps: int) -> str:
     return " > ".join(path[-steps:])
 
@@ -151,7 +156,8 @@ def scratch(dbt_project: DbtProject) -> Iterator[psycopg2.extensions.connection]
 def _load(conn: psycopg2.extensions.connection,
           journeys: Sequence[tuple[dt.date, Sequence[str], bool, int]]) -> None:
     """Journeys (month, path, converted, net revenue) into the scratch fct_journeys."""
-    rows = [(month, " + ".join(sorted(set(path))), len(set(path)), converted, revenue,
+    rows = [(month, " + ".join(set_key(c) for c in sorted(set(path))), len(set(path)),
+             converted, revenue,
              " > ".join(exposure(path)), " > ".join(first_touch(path)))
             for month, path, converted, revenue in journeys]
     channels = sorted({(month, c) for month, path, _, _ in journeys for c in path})
@@ -194,8 +200,9 @@ def test_the_sql_gives_the_contracts_worked_example(
 
 
 MONTHS = (dt.date(2019, 5, 1), dt.date(2019, 6, 1))
-# names that contain one another and a space: a set's members are found by name
-CHANNELS = ("Go", "Google", "Naver", "N", "Paid Search")
+# names that contain one another, a space, the ' + ' between a set's names and a '%': a set's
+# members are found by name
+CHANNELS = ("Go", "Google", "Naver", "N", "Paid Search", "Go + Naver", "50% off")
 journey_lists = st.lists(
     st.tuples(st.sampled_from(MONTHS),
               st.lists(st.sampled_from(CHANNELS), min_size=1, max_size=7),

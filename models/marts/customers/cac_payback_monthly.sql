@@ -142,10 +142,13 @@ cohort_months as (
 
 cohort_returns as (
 
+    -- doubles: Redshift's decimal division leaves a ratio of two such quotients no digit
+    -- before the point (an LTV:CAC of 1 or more would overflow)
     select
         *,
-        1.0 * spend / new_paying_users as cac,
-        1.0 * cumulative_net_revenue / new_paying_users as cumulative_net_revenue_per_user
+        cast(spend as double precision) / new_paying_users as cac,
+        cast(cumulative_net_revenue as double precision) / new_paying_users
+            as cumulative_net_revenue_per_user
     from cohort_months
 
 ),
@@ -164,9 +167,10 @@ final as (
         cast(
             {{ safe_divide('cumulative_net_revenue_per_user', 'cac') }} as double precision
         ) as ltv_to_cac,
+        -- compared before dividing (both by new_paying_users): exact at break-even
         case
             when spend = 0 then null
-            else cumulative_net_revenue_per_user >= cac
+            else cumulative_net_revenue >= spend
         end as is_paid_back
     from cohort_returns
 

@@ -16,15 +16,15 @@ channel_months as (
 
 ),
 
-ad_spend as (
+spend_by_month as (
 
     select
-        spend_date,
+        month,
         channel,
+        spend,
         impressions,
-        clicks,
-        spend
-    from {{ ref('stg_raw_data__ad_spend') }}
+        clicks
+    from {{ ref('int_ad_spend_monthly') }}
 
 ),
 
@@ -72,31 +72,6 @@ first_purchase_credits as (
         {%- endfor %}
     from {{ ref('channel_attribution_by_purchase_monthly') }}
     where purchase_type = 'first'
-    group by month, channel
-
-),
-
-spend_with_month as (
-
-    select
-        cast({{ dbt.date_trunc('month', 'spend_date') }} as date) as month,
-        channel,
-        spend,
-        impressions,
-        clicks
-    from ad_spend
-
-),
-
-spend_by_month as (
-
-    select
-        month,
-        channel,
-        sum(spend) as spend,
-        sum(impressions) as impressions,
-        sum(clicks) as clicks
-    from spend_with_month
     group by month, channel
 
 ),
@@ -165,7 +140,12 @@ final as (
         cast(new_paying_users as bigint) as new_paying_users,
         cast({{ safe_divide('spend', 'new_paying_users') }} as numeric(18, 6)) as cac,
         cast(last_touch_revenue as numeric(38, 10)) as last_touch_revenue,
-        cast({{ safe_divide('last_touch_revenue', 'spend') }} as double precision) as roas,
+        -- a double before dividing: Redshift's decimal division of these types leaves too
+        -- few digits before the point
+        cast(
+            {{ safe_divide('cast(last_touch_revenue as double precision)', 'spend') }}
+            as double precision
+        ) as roas,
         {%- for attribution_model in attribution_models %}
         cast(
             {{ safe_divide('spend', 'cast(' ~ attribution_model ~ '_first_purchases as double precision)') }}

@@ -12,6 +12,18 @@ channel_months as (
 
 ),
 
+ad_spend as (
+
+    -- a channel's spend in a month it had no session (so no channel_performance_monthly
+    -- row): the spend beside the credit a touch in an earlier month's lookback gives it
+    select
+        month,
+        channel,
+        spend
+    from {{ ref('int_ad_spend_monthly') }}
+
+),
+
 attribution as (
 
     select
@@ -57,7 +69,8 @@ grid as (
 ),
 
 -- Full join: a touch in the lookback window can credit a channel in a month it had no session
--- (so no channel_performance_monthly row, and spend 0 here); its credit must still count.
+-- (so no channel_performance_monthly row: its spend, if any, comes from int_ad_spend_monthly);
+-- its credit must still count.
 final as (
 
     select
@@ -65,19 +78,23 @@ final as (
         cast(coalesce(grid.channel, attribution.channel) as varchar(32)) as channel,
         cast(coalesce(grid.attribution_model, attribution.attribution_model) as varchar(16))
             as attribution_model,
-        cast(coalesce(grid.spend, 0) as numeric(18, 2)) as spend,
+        cast(coalesce(grid.spend, ad_spend.spend, 0) as numeric(18, 2)) as spend,
         cast(coalesce(attribution.attributed_conversions, 0) as numeric(38, 10))
             as attributed_conversions,
         cast(coalesce(attribution.attributed_revenue, 0) as numeric(38, 10))
             as attributed_revenue,
         cast(
-            {{ safe_divide('coalesce(attribution.attributed_revenue, 0)', 'grid.spend') }}
+            {{ safe_divide(
+                'cast(coalesce(attribution.attributed_revenue, 0) as double precision)',
+                'coalesce(grid.spend, ad_spend.spend)') }}
             as double precision
         ) as roas,
         cast(coalesce(first_purchases.attributed_conversions, 0) as numeric(38, 10))
             as first_purchase_conversions,
         cast(
-            {{ safe_divide('coalesce(grid.spend, 0)', 'cast(first_purchases.attributed_conversions as double precision)') }}
+            {{ safe_divide(
+                'coalesce(grid.spend, ad_spend.spend, 0)',
+                'cast(first_purchases.attributed_conversions as double precision)') }}
             as double precision
         ) as first_purchase_cac
     from grid
@@ -86,6 +103,11 @@ final as (
             grid.month = attribution.month
             and grid.channel = attribution.channel
             and grid.attribution_model = attribution.attribution_model
+    left join ad_spend
+        on
+            grid.month is null
+            and attribution.month = ad_spend.month
+            and attribution.channel = ad_spend.channel
     -- a model's first-purchase credit is part of its credit: it has an attribution row
     left join first_purchases
         on

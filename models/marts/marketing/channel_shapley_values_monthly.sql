@@ -49,7 +49,8 @@ channel_sets as (
 
 set_members as (
 
-    -- each set once per channel in it (channel names are joined by ' + ' in channel_set)
+    -- each set once per channel in it: channel_set joins the names, escaped so that no name
+    -- holds the ' + ' between them, so a name is a member exactly when ' + name + ' occurs
     select
         channel_sets.journey_month,
         channels.channel,
@@ -61,7 +62,7 @@ set_members as (
     from channel_sets
     inner join channels
         on {{ dbt.position(
-            dbt.concat(["' + '", 'channels.channel', "' + '"]),
+            dbt.concat(["' + '", shapley_channel_key('channels.channel'), "' + '"]),
             dbt.concat(["' + '", 'channel_sets.channel_set', "' + '"])) }} > 0
 
 ),

@@ -51,11 +51,12 @@ journey_touches_flagged as (
 
 channel_sets as (
 
-    -- each journey's distinct channels in name order: the Shapley game's coalition. Apart
-    -- from the paths: Redshift takes one listagg order per select.
+    -- each journey's distinct channels in name order: the Shapley game's coalition, a
+    -- name's '%' and '+' escaped (%25, %2B) so that ' + ' only ever separates two names.
+    -- Apart from the paths: Redshift takes one listagg order per select.
     select
         journey_id,
-        {{ dbt.listagg('channel', "' + '", 'order by channel') }} as channel_set
+        {{ dbt.listagg(shapley_channel_key('channel'), "' + '", 'order by channel') }} as channel_set
     from journey_touches_flagged
     where channel_touch_number = 1
     group by journey_id
