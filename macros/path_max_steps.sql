@@ -31,3 +31,17 @@
     {%- endfor -%}
     {{ dbt.concat(parts) }}
 {%- endmacro %}
+
+
+{#- A channel name as a step of fct_journeys' path keys: '%' and '>' escaped as %25 and %3E
+    (in that order), so the ' > ' between two steps never occurs inside one. -#}
+{% macro path_step_key(channel) -%}
+    {{ dbt.replace(dbt.replace(channel, "'%'", "'%25'"), "'>'", "'%3E'") }}
+{%- endmacro %}
+
+
+{#- A path key (or part of one) read back as names: path_step_key undone, '%3E' first (an
+    escaped '%' is '%25', so '%3E' can only be an escaped '>'). -#}
+{% macro path_from_key(key) -%}
+    {{ dbt.replace(dbt.replace(key, "'%3E'", "'>'"), "'%25'", "'%'") }}
+{%- endmacro %}

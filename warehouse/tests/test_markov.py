@@ -27,7 +27,14 @@ from warehouse.generator import generate
 from warehouse.loader import load
 
 from .conftest import DbtProject
-from .test_shapley import SetJourney, exposure, first_touch, shapley_reference
+from .test_shapley import (
+    SetJourney,
+    exposure,
+    first_touch,
+    path_key,
+    set_key,
+    shapley_reference,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -201,12 +208,13 @@ def test_path_transforms_and_shapley_rows_of_the_default_data_equal_the_referenc
         "select session_id, user_id, channel, session_at, is_conversion, net_amount "
         "from analytics.fct_sessions")
     journeys = journeys_from_sessions(sessions)
-    transforms = {j: (e, f, s) for j, e, f, s in default_build.query(
-        "select journey_id, exposure_path, first_touch_path, channel_set"
-        " from analytics.fct_journeys")}
+    transforms = {j: (e, f, ek, fk, s) for j, e, f, ek, fk, s in default_build.query(
+        "select journey_id, exposure_path, first_touch_path, exposure_path_key,"
+        " first_touch_path_key, channel_set from analytics.fct_journeys")}
     assert transforms == {
         j.journey_id: (" > ".join(exposure(j.channels)), " > ".join(first_touch(j.channels)),
-                       " + ".join(sorted(set(j.channels))))
+                       path_key(exposure(j.channels)), path_key(first_touch(j.channels)),
+                       " + ".join(set_key(c) for c in sorted(set(j.channels))))
         for j in journeys}
 
     expected = shapley_reference(SetJourney(j.month, frozenset(j.channels), j.converted,

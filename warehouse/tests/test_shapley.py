@@ -99,6 +99,11 @@ def set_key(channel: str) -> str:
     return channel.replace("%", "%25").replace("+", "%2B")
 
 
+def path_key(steps: Sequence[str]) -> str:
+    """A path as fct_journeys' path keys hold it: names escaped, so ' > ' separates steps."""
+    return " > ".join(c.replace("%", "%25").replace(">", "%3E") for c in steps)
+
+
 def last_steps(path: Sequence[str], steps: int) -> str:
     return " > ".join(path[-steps:])
 
@@ -134,8 +139,8 @@ def scratch(dbt_project: DbtProject) -> Iterator[psycopg2.extensions.connection]
         cur.execute(f"drop schema if exists {SCRATCH} cascade; create schema {SCRATCH}")
         cur.execute(f"""create table {SCRATCH}.fct_journeys (
             journey_month date, channel_set varchar(65535), distinct_channels integer,
-            converted boolean, net_revenue bigint, exposure_path varchar(65535),
-            first_touch_path varchar(65535))""")
+            converted boolean, net_revenue bigint, exposure_path_key varchar(65535),
+            first_touch_path_key varchar(65535))""")
         cur.execute(f"create table {SCRATCH}.int_sessions_monthly_by_channel"
                     " (month date, channel varchar(32))")
         for model, folder in MODELS.items():
@@ -158,7 +163,7 @@ def _load(conn: psycopg2.extensions.connection,
     """Journeys (month, path, converted, net revenue) into the scratch fct_journeys."""
     rows = [(month, " + ".join(set_key(c) for c in sorted(set(path))), len(set(path)),
              converted, revenue,
-             " > ".join(exposure(path)), " > ".join(first_touch(path)))
+             path_key(exposure(path)), path_key(first_touch(path)))
             for month, path, converted, revenue in journeys]
     channels = sorted({(month, c) for month, path, _, _ in journeys for c in path})
     with conn.cursor() as cur:
@@ -200,9 +205,9 @@ def test_the_sql_gives_the_contracts_worked_example(
 
 
 MONTHS = (dt.date(2019, 5, 1), dt.date(2019, 6, 1))
-# names that contain one another, a space, the ' + ' between a set's names and a '%': a set's
-# members are found by name
-CHANNELS = ("Go", "Google", "Naver", "N", "Paid Search", "Go + Naver", "50% off")
+# names that contain one another, a space, the ' + ' between a set's names, the ' > ' between a
+# path's steps and a '%': a set's members are found by name, a path's steps are steps
+CHANNELS = ("Go", "Google", "Naver", "N", "Paid Search", "Go + Naver", "50% off", "Go > Naver")
 journey_lists = st.lists(
     st.tuples(st.sampled_from(MONTHS),
               st.lists(st.sampled_from(CHANNELS), min_size=1, max_size=7),

@@ -83,6 +83,15 @@ journeys as (
         {{ dbt.listagg(
             'case when channel_touch_number = 1 then channel end',
             "' > '", 'order by session_at, session_id') }} as first_touch_path,
+        -- the same two with each name escaped, so ' > ' only ever separates two steps (what
+        -- path_transform_summary_monthly counts and cuts)
+        {{ dbt.listagg(
+            "case when previous_channel is null or previous_channel <> channel then "
+            ~ path_step_key('channel') ~ " end",
+            "' > '", 'order by session_at, session_id') }} as exposure_path_key,
+        {{ dbt.listagg(
+            'case when channel_touch_number = 1 then ' ~ path_step_key('channel') ~ ' end',
+            "' > '", 'order by session_at, session_id') }} as first_touch_path_key,
         max(net_revenue) as net_revenue
     from journey_touches_flagged
     group by journey_id, user_id, converted
@@ -104,6 +113,8 @@ final as (
         cast(journeys.net_revenue as bigint) as net_revenue,
         cast(journeys.exposure_path as varchar(65535)) as exposure_path,
         cast(journeys.first_touch_path as varchar(65535)) as first_touch_path,
+        cast(journeys.exposure_path_key as varchar(65535)) as exposure_path_key,
+        cast(journeys.first_touch_path_key as varchar(65535)) as first_touch_path_key,
         cast(channel_sets.channel_set as varchar(65535)) as channel_set
     from journeys
     inner join channel_sets

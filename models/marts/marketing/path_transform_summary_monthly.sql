@@ -1,6 +1,7 @@
 {#- One row per journey month, path transform (exposure: consecutive touches on the same
     channel collapsed; first_touch: each channel once, in the order of its first touch) and
-    transformed path, keeping its last path_max_steps steps: how many journeys took it,
+    transformed path, keeping its last path_max_steps steps (cut from fct_journeys' path keys,
+    where ' > ' only separates steps, then read back as names): how many journeys took it,
     converting and not, and the net revenue of those that converted. Rebuilt on every run
     from fct_journeys, as path_summary_monthly is. -#}
 {{ config(
@@ -17,8 +18,8 @@ journeys as (
         journey_month,
         converted,
         net_revenue,
-        exposure_path,
-        first_touch_path
+        exposure_path_key,
+        first_touch_path_key
     from {{ ref('fct_journeys') }}
 
 ),
@@ -28,7 +29,7 @@ transformed as (
     select
         journey_month,
         'exposure' as path_transform,
-        {{ path_last_steps('exposure_path', max_steps) }} as path,
+        {{ path_from_key(path_last_steps('exposure_path_key', max_steps)) }} as path,
         converted,
         net_revenue
     from journeys
@@ -36,7 +37,7 @@ transformed as (
     select
         journey_month,
         'first_touch' as path_transform,
-        {{ path_last_steps('first_touch_path', max_steps) }} as path,
+        {{ path_from_key(path_last_steps('first_touch_path_key', max_steps)) }} as path,
         converted,
         net_revenue
     from journeys
