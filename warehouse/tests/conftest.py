@@ -130,11 +130,11 @@ def dbt_project(warehouse: Warehouse, tmp_path_factory: pytest.TempPathFactory) 
 LONGEST_FIRST = ("test_load_order_cases.py", "test_load_order_properties.py",
                  "test_test_meaning.py", "test_known_answer.py", "test_run_lock.py",
                  "test_faults.py", "test_load_ids.py", "test_incremental.py", "test_bench.py",
-                 "test_ci_checks.py", "test_loader.py", "test_operations.py",
-                 "test_code_changes.py", "test_end_to_end.py", "test_dashboards.py",
+                 "test_dashboards.py", "test_ci_checks.py", "test_loader.py", "test_operations.py",
+                 "test_code_changes.py", "test_end_to_end.py",
                  "test_warnings_and_history.py", "test_access_control.py", "test_vars.py",
                  "test_semantic_layer.py", "test_loader_properties.py", "test_alerts.py",
-                 "test_schema_names.py", "test_redshift.py", "test_markov.py")
+                 "test_schema_names.py", "test_redshift.py", "test_markov.py", "test_shapley.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -1,9 +1,11 @@
 {#- One row per month, channel, attribution model and purchase type (first: the user's first
     conversion, by time then session_id; repeat: any later one) where the channel received
     credit. The rule-based models split each conversion by its touchpoints' weights (as in
-    channel_attribution_monthly); markov and shapley split each of the month's conversions of
-    a type by the month's shares. Rebuilt on every run: whether a conversion is a user's
-    first depends on every conversion they ever made. -#}
+    channel_attribution_monthly): the first purchases' touchpoints are summed here, the repeat
+    ones are the month's exact sums (int_rule_based_attribution_daily) less those; markov and
+    shapley split each of the month's conversions of a type by the month's shares. Rebuilt on
+    every run: whether a conversion is a user's first depends on every conversion they ever
+    made. -#}
 {{ config(
     dist='all',
     sort=['month'],
@@ -38,6 +40,19 @@ touchpoints as (
 
 ),
 
+daily_credits as (
+
+    select
+        conversion_month,
+        channel,
+        attribution_model,
+        touches,
+        credit,
+        revenue_credit
+    from {{ ref('int_rule_based_attribution_daily') }}
+
+),
+
 attribution as (
 
     select
@@ -66,14 +81,23 @@ conversions_typed as (
 
 ),
 
-rule_based_sums as (
+first_conversions as (
 
-    -- one pass: every rule-based model's sums side by side (a model's from its positive
-    -- weights), as int_rule_based_attribution_daily sums them
     select
-        conversions_typed.session_month as month,
+        session_id,
+        session_month
+    from conversions_typed
+    where purchase_type = 'first'
+
+),
+
+first_purchase_sums as (
+
+    -- the first purchases' touchpoints only (about one conversion in five), every
+    -- rule-based model's sums side by side, as int_rule_based_attribution_daily sums them
+    select
+        first_conversions.session_month as month,
         touchpoints.channel,
-        conversions_typed.purchase_type,
         {%- for attribution_model in rule_based_models %}
         {%- set credited = 'touchpoints.' ~ attribution_model ~ '_weight > 0' %}
         {%- set credit = 'cast(touchpoints.' ~ attribution_model ~ '_weight as numeric(38, 18))' %}
@@ -84,26 +108,73 @@ rule_based_sums as (
         ) as {{ attribution_model }}_revenue_credit{{ "," if not loop.last }}
         {%- endfor %}
     from touchpoints
-    inner join conversions_typed
-        on touchpoints.conversion_session_id = conversions_typed.session_id
-    group by conversions_typed.session_month, touchpoints.channel, conversions_typed.purchase_type
+    inner join first_conversions
+        on touchpoints.conversion_session_id = first_conversions.session_id
+    group by first_conversions.session_month, touchpoints.channel
 
 ),
 
-rule_based_credits as (
+first_purchase_credits as (
 
     {%- for attribution_model in rule_based_models %}
     select
         month,
         channel,
         '{{ attribution_model }}' as attribution_model,
-        purchase_type,
-        {{ attribution_model }}_credit as attributed_conversions,
-        {{ attribution_model }}_revenue_credit as attributed_revenue
-    from rule_based_sums
+        {{ attribution_model }}_touches as touches,
+        {{ attribution_model }}_credit as credit,
+        {{ attribution_model }}_revenue_credit as revenue_credit
+    from first_purchase_sums
     where {{ attribution_model }}_touches > 0
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
+
+),
+
+monthly_credits as (
+
+    -- every conversion's exact sums, per month (the daily sums added up)
+    select
+        conversion_month as month,
+        channel,
+        attribution_model,
+        sum(touches) as touches,
+        sum(credit) as credit,
+        sum(revenue_credit) as revenue_credit
+    from daily_credits
+    group by conversion_month, channel, attribution_model
+
+),
+
+rule_based_credits as (
+
+    -- first purchases as summed above; repeat ones the rest (exact: the same decimals), where
+    -- a repeat purchase's touch credited the channel
+    select
+        month,
+        channel,
+        attribution_model,
+        'first' as purchase_type,
+        credit as attributed_conversions,
+        revenue_credit as attributed_revenue
+    from first_purchase_credits
+    union all
+    select
+        monthly_credits.month,
+        monthly_credits.channel,
+        monthly_credits.attribution_model,
+        'repeat' as purchase_type,
+        monthly_credits.credit - coalesce(first_purchase_credits.credit, 0)
+            as attributed_conversions,
+        monthly_credits.revenue_credit - coalesce(first_purchase_credits.revenue_credit, 0)
+            as attributed_revenue
+    from monthly_credits
+    left join first_purchase_credits
+        on
+            monthly_credits.month = first_purchase_credits.month
+            and monthly_credits.channel = first_purchase_credits.channel
+            and monthly_credits.attribution_model = first_purchase_credits.attribution_model
+    where monthly_credits.touches > coalesce(first_purchase_credits.touches, 0)
 
 ),
 
