@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 import yaml
 
 from warehouse.dbt import (
+    FORK_SERVER_ENV,
     Dbt,
     DbtError,
     first_error,
@@ -81,6 +83,25 @@ def test_a_failed_dbt_command_raises_one_line(tmp_path: Path) -> None:
     assert "\n" not in message
     result = dbt.run("--quiet", "parse", "--target", "nope", check=False)
     assert not result.success and "target named 'nope'" in result.output
+
+
+@pytest.mark.parametrize("args", [("--quiet", "ls", "--select", "fct_sessions",
+                                   "--resource-type", "model"),
+                                  ("--quiet", "parse", "--target", "nope")], ids=["ok", "error"])
+def test_a_forked_dbt_command_says_and_exits_as_a_new_process_does(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...]) -> None:
+    profiles = write_profiles(tmp_path / "profiles", local_target(1)).parent
+    dbt = Dbt(ROOT, profiles, target_path=tmp_path / "target", log_path=tmp_path / "logs",
+              env={"DBT_PARTIAL_PARSE": "false"})
+    monkeypatch.delenv(FORK_SERVER_ENV, raising=False)
+    new = dbt.run(*args, check=False)
+    monkeypatch.setenv(FORK_SERVER_ENV, "1")
+    forked = dbt.run(*args, check=False)
+    def said(output: str) -> str:  # without dbt's clock
+        return re.sub(r"\d\d:\d\d:\d\d(\.\d+)?", "", output)
+
+    assert (forked.returncode, said(forked.output)) == (new.returncode, said(new.output))
+    assert forked.output.strip()
 
 
 def test_a_named_state_wins_over_the_local_one(tmp_path: Path) -> None:

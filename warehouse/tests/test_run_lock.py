@@ -25,6 +25,7 @@ import pytest
 from click.testing import CliRunner
 
 from warehouse.cli import main
+from warehouse.dbt import DbtError
 from warehouse.generator import generate
 from warehouse.loader import (
     RUN_LOCK_KEY,
@@ -306,5 +307,9 @@ def test_a_missing_raw_table_stops_the_build_with_one_line(tmp_path: Path) -> No
         assert "load the raw data first (warehouse load DIR" in result.stdout
         assert " START sql" not in result.stdout and "Traceback" not in result.stdout
         assert project.query("select count(*) from warehouse_control.dbt_runs") == [(0,)]
+        # the scheduled build says the same in one line (its state run-operation finds it)
+        with pytest.raises(DbtError, match="raw_data has no table user_session_channel.*load "
+                           r"the raw data first \(warehouse load DIR"):
+            project.scheduled_build()
     finally:
         wh.destroy()
