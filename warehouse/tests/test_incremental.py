@@ -24,6 +24,7 @@ from warehouse.loader import load
 from warehouse.schema import RAW_TABLES
 
 from .conftest import DbtProject, assert_same_rows
+from .test_load_order_properties import REFRESH
 
 pytestmark = pytest.mark.e2e
 
@@ -120,7 +121,7 @@ def test_daily_incremental_builds_equal_a_full_refresh(dbt_project: DbtProject,
         "select count(*) from analytics.fct_sessions where session_date = '2019-11-29'")[0][0]
     assert late > 0
 
-    dbt_project.dbt("build", "--full-refresh", "--exclude", "test_type:unit")
+    dbt_project.dbt(*REFRESH)
     full = dbt_project.table_rows(exclude=NOT_COMPARED)
     assert_same_rows(full, incremental)
     assert sum(full["fct_sessions"].values()) > total_sessions

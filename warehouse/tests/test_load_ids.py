@@ -19,7 +19,7 @@ from warehouse.generator import generate
 from warehouse.loader import load
 
 from .conftest import DbtProject, assert_same_rows
-from .test_load_order_properties import BUILD, NOT_COMPARED, build, reset
+from .test_load_order_properties import NOT_COMPARED, REFRESH, build, reset
 
 pytestmark = pytest.mark.e2e
 
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.e2e
 
 def _assert_equals_a_full_refresh(project: DbtProject) -> None:
     incremental = project.table_rows(exclude=NOT_COMPARED)
-    project.dbt(*BUILD, "--full-refresh")
+    project.dbt(*REFRESH)
     assert_same_rows(project.table_rows(exclude=NOT_COMPARED), incremental)
 
 

@@ -27,9 +27,9 @@ from warehouse.scheduled import Outcome
 from .conftest import DbtProject, assert_same_rows
 from .test_load_order_properties import (
     ATTRIBUTION_VARS,
-    BUILD,
     CONFLICTS,
     NOT_COMPARED,
+    REFRESH,
     SCHEDULED,
     DataSet,
     Row,
@@ -95,7 +95,7 @@ def test_a_late_session_and_a_conflict_in_one_append(
         f"; it holds {sorted(in_marts)}")
     assert result.returncode == 0, _build_failures(result)
     incremental = dbt_project.table_rows(exclude=NOT_COMPARED)
-    dbt_project.dbt(*BUILD, "--full-refresh")
+    dbt_project.dbt(*REFRESH)
     assert_same_rows(dbt_project.table_rows(exclude=NOT_COMPARED), incremental)
 
 
@@ -170,7 +170,7 @@ def test_a_returning_user_moves_their_open_journey_to_a_later_month(
     assert dbt_project.query(history)[0][0] == builds_before
     assert_same_rows(dbt_project.table_rows(exclude=NOT_COMPARED), incremental)
 
-    dbt_project.dbt(*BUILD, "--full-refresh")
+    dbt_project.dbt(*REFRESH)
     assert_same_rows(dbt_project.table_rows(exclude=NOT_COMPARED), incremental)
 
 
@@ -258,7 +258,7 @@ def test_a_table_is_rebuilt_exactly_when_what_it_reads_changed(
     assert not build(dbt_project, "the same var again", "--vars",
                      "{markov_max_channels: 23}").selected
 
-    dbt_project.dbt(*BUILD, "--full-refresh")
+    dbt_project.dbt(*REFRESH)
     assert_same_rows(dbt_project.table_rows(exclude=NOT_COMPARED), incremental)
 
 
@@ -271,7 +271,7 @@ def test_changed_attribution_vars_rebuild_every_mart(
     before = dbt_project.table_rows(exclude=NOT_COMPARED)
     build(dbt_project, "changing the attribution vars", "--vars", ATTRIBUTION_VARS)
     incremental = dbt_project.table_rows(exclude=NOT_COMPARED)
-    dbt_project.dbt(*BUILD, "--full-refresh", "--vars", ATTRIBUTION_VARS)
+    dbt_project.dbt(*REFRESH, "--vars", ATTRIBUTION_VARS)
     full = dbt_project.table_rows(exclude=NOT_COMPARED)
     assert full["channel_attribution_monthly"] != before["channel_attribution_monthly"]
     assert_same_rows(full, incremental)
@@ -316,7 +316,7 @@ def test_a_logging_model_built_from_nothing_still_rebuilds_its_consumers(
     chain = dbt_project.table_rows("staging", only=("int_markov_transitions_monthly",
                                                     "int_rule_based_attribution_monthly"))
 
-    dbt_project.dbt(*BUILD, "--full-refresh")
+    dbt_project.dbt(*REFRESH)
     assert_same_rows(dbt_project.table_rows(exclude=NOT_COMPARED), incremental)
     assert_same_rows(dbt_project.table_rows("staging", only=("int_markov_transitions_monthly",
                                                              "int_rule_based_attribution_monthly")),
