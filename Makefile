@@ -61,7 +61,7 @@ $(AIRFLOW_VENV)/.installed: requirements-airflow.txt
 # throw-away warehouse: a day of CSVs loaded, the marts built, docs and dashboards published.
 airflow-test: install airflow-install
 	$(AIRFLOW_VENV)/bin/mypy --cache-dir .mypy_cache/airflow dags/elt_daily.py
-	$(AIRFLOW_VENV)/bin/python -m pytest dags/tests --durations=5
+	$(AIRFLOW_VENV)/bin/python -m pytest -p no:cacheprovider dags/tests --durations=5
 
 # Lint the SQL sources with the house rules (.sqlfluff; the dbt templater needs the warehouse).
 lint: up
