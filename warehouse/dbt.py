@@ -179,15 +179,18 @@ class Dbt:
     def argv(self, *args: str, module: str = "warehouse.dbt") -> list[str]:
         """The command line of `dbt <args>` on this project, profiles and directories (or of
         another module taking dbt's arguments, e.g. the scheduled build's)."""
-        argv = [sys.executable, "-m", module, *args,
-                "--project-dir", str(self.project_dir)]
+        return [sys.executable, "-m", module, *self.arguments(*args)]
+
+    def arguments(self, *args: str) -> list[str]:
+        """args with this project, profiles and directories: what follows `-m <module>`."""
+        arguments = [*args, "--project-dir", str(self.project_dir)]
         if self.profiles_dir is not None:
-            argv += ["--profiles-dir", str(self.profiles_dir)]
+            arguments += ["--profiles-dir", str(self.profiles_dir)]
         if self.target_path is not None:
-            argv += ["--target-path", str(self.target_path)]
+            arguments += ["--target-path", str(self.target_path)]
         if self.log_path is not None:
-            argv += ["--log-path", str(self.log_path)]
-        return argv
+            arguments += ["--log-path", str(self.log_path)]
+        return arguments
 
     def environment(self) -> dict[str, str]:
         return {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **self.env}
@@ -200,13 +203,19 @@ class Dbt:
         terminal as dbt prints it.
         """
         if capture and os.environ.get(FORK_SERVER_ENV):
-            returncode, output = self._forked(self.argv(*args, module=module)[3:], module)
-            result = DbtResult(tuple(args), returncode, output)
-            if check and not result.success:
-                raise DbtError(result.error_line())
-            return result
+            returncode, output = self._forked(self.arguments(*args), module)
+        else:
+            returncode, output = self._started(self.argv(*args, module=module), capture)
+        result = DbtResult(tuple(args), returncode, output)
+        if check and not result.success:
+            raise DbtError(result.error_line() if capture
+                           else result.error_line() + "; dbt's output is above")
+        return result
+
+    def _started(self, argv: list[str], capture: bool) -> tuple[int, str]:
+        """argv in a new process; its exit code and (with capture) its output."""
         pipe = subprocess.PIPE if capture else None
-        with subprocess.Popen(self.argv(*args, module=module), stdout=pipe,
+        with subprocess.Popen(argv, stdout=pipe,
                               stderr=subprocess.STDOUT if capture else None, text=True,
                               cwd=self.project_dir, env=self.environment()) as process:
             self.running = process.pid
@@ -214,12 +223,7 @@ class Dbt:
                 output, _ = process.communicate()
             finally:
                 self.running = None
-        result = DbtResult(tuple(args), process.returncode, output or "")
-        if check and not result.success:
-            raise DbtError(result.error_line() if capture
-                           else result.error_line() + "; dbt's output is above")
-        return result
-
+        return process.returncode, output or ""
 
     def _forked(self, args: list[str], module: str) -> tuple[int, str]:
         """`python -m module args`, forked from a process that has imported dbt already (the

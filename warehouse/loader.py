@@ -198,10 +198,9 @@ def load_with_changes(uri: str, data_dir: Path, *, append: bool = False,
                         f"(%s, %s, %s, {LOADED_AT_DEFAULT}, %s, %s)",
                         (load_id, name, "append" if append else "replace", change.added,
                          change.removed))
-                # fresh statistics with the rows: the next build plans its reads of a table
-                # on what it holds now (stale ones once made a base model's self-join of
-                # 100,000 rows a nested loop of 8 minutes)
-                for name, change in changes.items():
+                    # fresh statistics with the rows: the next build plans its reads of a
+                    # table on what it holds now (stale ones once made a base model's
+                    # self-join of 100,000 rows a nested loop of 8 minutes)
                     if change.added or change.removed:
                         cur.execute(f"analyze {RAW_SCHEMA}.{name}")
     finally:
