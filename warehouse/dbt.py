@@ -29,10 +29,12 @@ The venv's `dbt` command is `main` below too (pyproject.toml's `[project.scripts
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import multiprocessing
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -175,6 +177,7 @@ class Dbt:
     log_path: Path | None = None
     env: dict[str, str] = field(default_factory=dict)  # added to this process's environment
     running: int | None = None  # the pid of the dbt command in progress
+    parse_cache: Path | None = None  # partial-parse manifests kept per vars, target, profile
 
     def argv(self, *args: str, module: str = "warehouse.dbt") -> list[str]:
         """The command line of `dbt <args>` on this project, profiles and directories (or of
@@ -192,8 +195,24 @@ class Dbt:
             arguments += ["--log-path", str(self.log_path)]
         return arguments
 
-    def environment(self) -> dict[str, str]:
-        return {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **self.env}
+    def environment(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        return {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **self.env,
+                **(extra or {})}
+
+    def _parse_key(self, args: Sequence[str]) -> Path | None:
+        """Where parse_cache keeps the partial-parse manifest for args (None: not kept):
+        what dbt checks before it reuses one (the vars, target and profile, the profile's
+        connection) and the project it parsed."""
+        if self.parse_cache is None or self.target_path is None \
+                or "--no-partial-parse" in args:
+            return None
+        profiles = self.profiles_dir / "profiles.yml" if self.profiles_dir is not None else None
+        parts = [str(self.project_dir.resolve()), _option(args, "--vars") or "",
+                 _option(args, "--target") or _option(args, "-t") or "",
+                 _option(args, "--profile") or "",
+                 profiles.read_text(encoding="utf-8") if profiles and profiles.is_file() else ""]
+        key = hashlib.sha256("\0".join(parts).encode()).hexdigest()[:20]
+        return self.parse_cache / f"{key}.msgpack"
 
     def run(self, *args: str, capture: bool = True, check: bool = True,
             module: str = "warehouse.dbt") -> DbtResult:
@@ -202,22 +221,36 @@ class Dbt:
         With `capture` the output is collected (and returned), otherwise it goes to the
         terminal as dbt prints it.
         """
+        cached = self._parse_key(args)
+        written = self.target_path / "partial_parse.msgpack" if self.target_path else None
+        before = _mtime(written)
+        extra = ({"DBT_PARTIAL_PARSE_FILE_PATH": str(cached)}
+                 if cached is not None and cached.is_file() else {})
         if capture and os.environ.get(FORK_SERVER_ENV):
-            returncode, output = self._forked(self.arguments(*args), module)
+            returncode, output = self._forked(self.arguments(*args), module, extra)
         else:
-            returncode, output = self._started(self.argv(*args, module=module), capture)
+            returncode, output = self._started(self.argv(*args, module=module), capture, extra)
+        if cached is not None and written is not None and _mtime(written) is not None \
+                and (_mtime(written) != before or not cached.is_file()):
+            # the manifest this command parsed (or found unchanged): kept for the next command
+            # with its key (one dbt finds it cannot reuse, it parses anew, as without a cache)
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            partial = cached.with_suffix(f".{os.getpid()}.tmp")
+            shutil.copyfile(written, partial)
+            partial.replace(cached)
         result = DbtResult(tuple(args), returncode, output)
         if check and not result.success:
             raise DbtError(result.error_line() if capture
                            else result.error_line() + "; dbt's output is above")
         return result
 
-    def _started(self, argv: list[str], capture: bool) -> tuple[int, str]:
+    def _started(self, argv: list[str], capture: bool,
+                 extra: Mapping[str, str] | None = None) -> tuple[int, str]:
         """argv in a new process; its exit code and (with capture) its output."""
         pipe = subprocess.PIPE if capture else None
         with subprocess.Popen(argv, stdout=pipe,
                               stderr=subprocess.STDOUT if capture else None, text=True,
-                              cwd=self.project_dir, env=self.environment()) as process:
+                              cwd=self.project_dir, env=self.environment(extra)) as process:
             self.running = process.pid
             try:
                 output, _ = process.communicate()
@@ -225,7 +258,8 @@ class Dbt:
                 self.running = None
         return process.returncode, output or ""
 
-    def _forked(self, args: list[str], module: str) -> tuple[int, str]:
+    def _forked(self, args: list[str], module: str,
+                extra: Mapping[str, str] | None = None) -> tuple[int, str]:
         """`python -m module args`, forked from a process that has imported dbt already (the
         fork server, one per process that runs dbt): what `run` does with FORK_SERVER_ENV set,
         without the 1.5 to 2 s a new Python takes to import dbt."""
@@ -234,7 +268,7 @@ class Dbt:
                                         "warehouse.scheduled"])
         with tempfile.NamedTemporaryFile(prefix="dbt-output-", suffix=".log") as out:
             child = context.Process(target=_run_module, args=(
-                module, args, str(self.project_dir), self.environment(), out.name))
+                module, args, str(self.project_dir), self.environment(extra), out.name))
             child.start()
             self.running = child.pid
             try:
@@ -258,6 +292,14 @@ def _run_module(module: str, args: list[str], cwd: str, env: dict[str, str],
     os.environ.update(env)
     sys.argv = [module, *args]
     importlib.import_module(module).main(args)  # what `python -m module` runs
+
+
+def _mtime(path: Path | None) -> int | None:
+    """path's modification time in nanoseconds (None when there is no such file)."""
+    try:
+        return path.stat().st_mtime_ns if path is not None else None
+    except FileNotFoundError:
+        return None
 
 
 def _option(args: Sequence[str], name: str) -> str | None:

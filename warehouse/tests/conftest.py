@@ -41,7 +41,13 @@ class DbtProject:
     @property
     def runner(self) -> Dbt:
         return Dbt(PROJECT_ROOT, self.profiles_dir, target_path=self.workdir / "target",
-                   log_path=self.workdir / "logs")
+                   log_path=self.workdir / "logs", parse_cache=self.parse_cache)
+
+    @property
+    def parse_cache(self) -> Path:
+        """This worker's partial-parse manifests by vars, target and profile (Dbt.parse_cache):
+        commands alternating vars or target directories skip dbt's full reparse."""
+        return self.workdir.parent / "parse-cache"
 
     def write_profile(self) -> None:
         write_profiles(self.profiles_dir, self.warehouse.dbt_target())
