@@ -31,6 +31,7 @@ from typing import Any
 import yaml
 
 from warehouse.dbt import STANDIN_ENV, Dbt, DbtError, Target, redshift_target, write_profiles
+from warehouse.scheduled import TOKEN_ENV
 
 DATABASE = "dev"  # the Redshift targets' dbname
 CI_SCHEMA = "pr_0"  # the ci target's schema: every dbt schema becomes pr_0_<name>
@@ -612,8 +613,11 @@ def _dry_run_target(project_dir: Path, workdir: Path, catalog: Path, target: str
             "catalog": str(catalog), "second_build": second, "privileged": privileged,
             "prefix": f"{CI_SCHEMA}_" if target == "ci" else "",
         }))
+        # as `warehouse build` runs them: its run-operation keeps the raw tables' states for
+        # the build's checkpoint, which checks they are still current (TOKEN_ENV)
         dbt = Dbt(project_dir, profiles, target_path=target_dir / "target",
-                  log_path=step_dir / "logs", env={STANDIN_ENV: str(step_dir)})
+                  log_path=step_dir / "logs",
+                  env={STANDIN_ENV: str(step_dir), TOKEN_ENV: "redshift-dry-run"})
         (target_dir / "target" / "run_results.json").unlink(missing_ok=True)
         started = time.perf_counter()
         outcome = dbt.run(*args, "--target", target, check=False)

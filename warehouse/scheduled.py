@@ -27,8 +27,10 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import sys
 import tempfile
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from graphlib import TopologicalSorter
@@ -45,6 +47,10 @@ SHARED_OPTIONS = ("--target", "-t", "--profiles-dir", "--profile", "--vars", "--
 # flags the parse needs too (the build reuses its manifest)
 PARSE_FLAGS = ("--partial-parse", "--no-partial-parse")
 CHILD = "warehouse.scheduled"  # the module that runs a scheduled build in one dbt process
+# Names this scheduled build to its macros: the raw tables' states its run-operation reads are
+# kept under it for its build's checkpoint, which then does not read every raw row again
+# (macros/incremental: keep_read_states, scheduled_states).
+TOKEN_ENV = "WAREHOUSE_BUILD_TOKEN"
 SELECTING_OPTIONS = ("--select", "-s", "--models", "-m", "--selector", "--inline")
 # "killed": the test started in a run that never recorded its result
 GROUPED = 5  # more nodes than this selected for one reason are said in one line
@@ -348,6 +354,7 @@ def child_main(argv: Sequence[str]) -> int:
     split = list(argv).index("--")
     options, dbt_args = list(argv[:split]), list(argv[split + 1:])
     report = Path(next(o for o in options if o.startswith("--report="))[len("--report="):])
+    os.environ[TOKEN_ENV] = uuid.uuid4().hex
     try:
         prepare(dbt_args)
         from dbt.cli.main import dbtRunner

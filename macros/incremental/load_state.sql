@@ -25,6 +25,9 @@
     - markov_step_changes: the Markov steps of the journeys int_journey_touches deleted
       (negative) and wrote, per run and month, so the chain's counts change by difference
       (markov_step_changes.sql).
+    - read_states: the raw tables' states `warehouse build` read to select (raw_table_states,
+      under the build's token), which its build's checkpoint takes instead of reading every
+      raw row again, when no run and no load came in between (`scheduled_states`).
 -#}
 
 {#- The state tables (described above) and their columns. -#}
@@ -41,6 +44,8 @@
         'build_runs': 'run_id integer, invocation_id varchar(64), started_at timestamp',
         'test_results': 'test_name varchar(512), status varchar(16), failures bigint, fingerprint varchar(64), run_id integer, started_run integer, recorded_at timestamp',
         'changed_key_windows': 'model_name varchar(512), since bigint, until bigint, recorded_at timestamp',
+        'read_states': 'token varchar(64), previous_run integer, loads_seen bigint, raw_table varchar(64), '
+            ~ 'raw_rows bigint, newest bigint, raw_checksum decimal(38, 0), history_rewritten boolean, recorded_at timestamp',
         'state_version': 'version integer',
     }) }}
 {%- endmacro %}
@@ -106,6 +111,7 @@
     {#- not with --empty: its sources read no rows, so its counts would say every row was removed -#}
     {%- if not load_state_hooks_run() or invocation_args_dict.get('empty') -%}{{ return('') }}{%- endif -%}
     {%- do _require_raw_tables() -%}
+    {%- set read = scheduled_states() -%}
 insert into {{ load_state_relation('load_checkpoints') }} (invocation_id, run_id, cutoff, raw_table, raw_rows, raw_checksum, history_rewritten, recorded_at)
 select
     {{ _sql_string(invocation_id) }},
@@ -116,7 +122,40 @@ select
     states.raw_checksum,
     states.history_rewritten,
     {{ dbt.current_timestamp() }}
-from ({{ raw_table_states() }}) as states
+from ({{ read if read else raw_table_states() }}) as states
+{%- endmacro %}
+
+
+{#- The scheduled build's token (`warehouse build` sets it for its one dbt process), or ''. -#}
+{% macro scheduled_build_token() -%}
+    {{ return(env_var('WAREHOUSE_BUILD_TOKEN', '') if execute else '') }}
+{%- endmacro %}
+
+
+{#- In a scheduled build's on-run-start: a select of the raw tables' states its run-operation
+    read and kept (read_states, under its token), when they are still what raw_table_states
+    would say: no run recorded a checkpoint and no load committed since (a row changed outside
+    a load in between is seen by the next run, as one changed during the build). Otherwise,
+    and outside a scheduled build, none: the checkpoint reads every raw row. -#}
+{% macro scheduled_states() -%}
+    {%- set token = scheduled_build_token() -%}
+    {%- set read = load_state_relation('read_states') -%}
+    {%- if not token or adapter.get_relation(database=read.database, schema=read.schema,
+                                              identifier=read.identifier) is none -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set still -%}
+        select count(*)
+        from {{ read }}
+        where
+            token = {{ _sql_string(token) }}
+            and coalesce(previous_run, 0) = coalesce((select max(run_id) from {{ load_state_relation('load_checkpoints') }}), 0)
+            and coalesce(loads_seen, 0) = coalesce((select max(load_id) from {{ loads_relation() }}), 0)
+    {%- endset -%}
+    {%- set found = run_query(still) -%}
+    {%- if found.rows | length == 0 or (found.rows[0][0] | int) == 0 -%}{{ return('') }}{%- endif -%}
+    {{ return('select raw_table, raw_rows, newest, raw_checksum, history_rewritten from ' ~ read
+              ~ ' where token = ' ~ _sql_string(token)) }}
 {%- endmacro %}
 
 

@@ -112,8 +112,9 @@
         {%- endfor -%}
         {%- if not state.missing_raw_tables -%}
             {%- set checkpoints = load_state_relation('load_checkpoints') -%}
+            {%- set states = keep_read_states() -%}
             {%- set query -%}
-                with states as ({{ raw_table_states() }})
+                with states as ({{ states if states else raw_table_states() }})
                 select
                     states.raw_table,
                     states.newest,
@@ -136,4 +137,37 @@
         {%- endif -%}
     {%- endif -%}
     {%- do print('scheduled_build_state: ' ~ tojson(state)) -%}
+{%- endmacro %}
+
+
+{#- In `warehouse build` (its token set): read the raw tables' states once, keep them in
+    read_states for the build's checkpoint (load_state.sql: scheduled_states), and return a
+    select of them; '' elsewhere (then the caller reads raw_table_states itself). The rows of
+    earlier tokens go: a build that finds its own gone reads the raw rows again. -#}
+{% macro keep_read_states() -%}
+    {%- set token = scheduled_build_token() -%}
+    {%- set read = load_state_relation('read_states') -%}
+    {%- if not token or adapter.get_relation(database=read.database, schema=read.schema,
+                                              identifier=read.identifier) is none -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set keep -%}
+        delete from {{ read }};
+        insert into {{ read }} (token, previous_run, loads_seen, raw_table, raw_rows, newest, raw_checksum, history_rewritten, recorded_at)
+        select
+            {{ _sql_string(token) }},
+            (select max(run_id) from {{ load_state_relation('load_checkpoints') }}),
+            (select max(load_id) from {{ loads_relation() }}),
+            states.raw_table,
+            states.raw_rows,
+            states.newest,
+            states.raw_checksum,
+            states.history_rewritten,
+            {{ dbt.current_timestamp() }}
+        from ({{ raw_table_states() }}) as states
+    {%- endset -%}
+    {%- do run_query(keep) -%}
+    {%- do adapter.commit() -%}
+    {{ return('select raw_table, raw_rows, newest, raw_checksum, history_rewritten from ' ~ read
+              ~ ' where token = ' ~ _sql_string(token)) }}
 {%- endmacro %}

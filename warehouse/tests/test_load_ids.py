@@ -17,6 +17,7 @@ import pytest
 
 from warehouse.generator import generate
 from warehouse.loader import load
+from warehouse.scheduled import TOKEN_ENV
 
 from .conftest import DbtProject, assert_same_rows
 from .test_load_order_properties import NOT_COMPARED, REFRESH, build, reset
@@ -93,4 +94,54 @@ def test_loads_by_id_and_changes_outside_loads(dbt_project: DbtProject, tmp_path
                       "(select min(user_id) from raw_data.user_event)")
     dbt_project.dbt("run", "--select", "fct_user_events")
     build(dbt_project, "a DELETE, then a run of one mart")
+    _assert_equals_a_full_refresh(dbt_project)
+
+
+def _checkpointed_nps_rows(project: DbtProject) -> int:
+    return int(project.query(
+        "select raw_rows from staging.load_checkpoints where raw_table = 'nps' and run_id = "
+        "(select max(run_id) from staging.load_checkpoints)")[0][0])
+
+
+def test_the_checkpoint_takes_the_states_warehouse_build_read(
+        dbt_project: DbtProject, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A scheduled build's checkpoint takes the raw tables' counts and checksums its
+    run-operation read (kept in read_states under its token) instead of reading every raw row
+    again; not when a run came in between (then it reads them); and the builds still equal a
+    full refresh."""
+    generate(tmp_path / "data", scale=0.02, seed=24)
+    reset(dbt_project)
+    load(dbt_project.warehouse.uri(), tmp_path / "data")
+    build(dbt_project, "the first load")
+    (nps_rows,) = dbt_project.query("select count(*) from raw_data.nps")[0]
+    one_run = ("run", "--select", "int_ad_spend_monthly")
+
+    # kept, then marked (one more nps row than there is): the checkpoint takes the mark
+    monkeypatch.setenv(TOKEN_ENV, "kept")
+    dbt_project.dbt("run-operation", "scheduled_build_state")
+    dbt_project.query("update staging.read_states set raw_rows = raw_rows + 1 "
+                      "where raw_table = 'nps'")
+    dbt_project.dbt(*one_run)
+    assert _checkpointed_nps_rows(dbt_project) == nps_rows + 1
+
+    # kept and marked, but another run recorded a checkpoint since: the raw rows are read
+    monkeypatch.setenv(TOKEN_ENV, "stale")
+    dbt_project.dbt("run-operation", "scheduled_build_state")
+    dbt_project.query("update staging.read_states set raw_rows = raw_rows + 1 "
+                      "where raw_table = 'nps'")
+    monkeypatch.delenv(TOKEN_ENV)
+    dbt_project.dbt(*one_run)
+    monkeypatch.setenv(TOKEN_ENV, "stale")
+    dbt_project.dbt(*one_run)
+    assert _checkpointed_nps_rows(dbt_project) == nps_rows
+    monkeypatch.delenv(TOKEN_ENV)
+
+    # warehouse build itself: its own token, its checkpoint equal to the raw rows
+    (session,) = dbt_project.query("select min(sessionid) from raw_data.session_transaction")[0]
+    dbt_project.query("delete from raw_data.session_transaction where sessionid = %s",
+                      (session,))
+    selected = build(dbt_project, "a DELETE of a raw row").selected
+    assert "model.elt.base_raw_data__session_transaction" in selected
+    assert _checkpointed_nps_rows(dbt_project) == nps_rows
+    assert not build(dbt_project, "nothing new").selected
     _assert_equals_a_full_refresh(dbt_project)
