@@ -265,7 +265,7 @@ class Dbt:
         without the 1.5 to 2 s a new Python takes to import dbt."""
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["dbt.cli.main", "dbt.adapters.postgres",
-                                        "warehouse.scheduled"])
+                                        "warehouse.scheduled", "warehouse.dbt_warmup"])
         with tempfile.NamedTemporaryFile(prefix="dbt-output-", suffix=".log") as out:
             child = context.Process(target=_run_module, args=(
                 module, args, str(self.project_dir), self.environment(extra), out.name))
