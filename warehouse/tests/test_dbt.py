@@ -104,6 +104,32 @@ def test_a_forked_dbt_command_says_and_exits_as_a_new_process_does(
     assert forked.output.strip()
 
 
+@pytest.mark.e2e
+def test_a_parse_cache_keeps_a_manifest_per_vars(tmp_path: Path) -> None:
+    """With a parse cache, a command after one with other vars (or in a new target dir)
+    starts from the manifest its own vars last parsed: no full reparse."""
+    profiles = write_profiles(tmp_path / "profiles", local_target(1)).parent
+    cache = tmp_path / "cache"
+    dbt = Dbt(ROOT, profiles, target_path=tmp_path / "target", log_path=tmp_path / "logs",
+              parse_cache=cache)
+    reparsed = "Unable to do partial parsing"
+    plain = ("parse", "--log-level", "debug")
+    assert reparsed in dbt.run(*plain).output  # nothing saved yet
+    assert reparsed in dbt.run(*plain, "--vars", "{test_scope: full}").output
+    assert reparsed not in dbt.run(*plain).output
+    assert reparsed not in dbt.run(*plain, "--vars", "{test_scope: full}").output
+    assert len(list(cache.glob("*.msgpack"))) == 2
+    elsewhere = Dbt(ROOT, profiles, target_path=tmp_path / "other", log_path=tmp_path / "logs",
+                    parse_cache=cache)
+    assert reparsed not in elsewhere.run(*plain).output
+    # what dbt cannot read (a write cut short) is parsed anew, and the cache mended
+    for kept in cache.glob("*.msgpack"):
+        kept.write_bytes(b"not a manifest")
+    result = dbt.run(*plain)
+    assert result.success and "Failed to load parsed file from disk" in result.output
+    assert reparsed not in dbt.run(*plain).output
+
+
 def test_a_named_state_wins_over_the_local_one(tmp_path: Path) -> None:
     (tmp_path / ".warehouse" / "state").mkdir(parents=True)
     (tmp_path / ".warehouse" / "state" / "manifest.json").write_text("{}")
