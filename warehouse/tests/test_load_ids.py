@@ -6,7 +6,9 @@ cases of issue 27 that ended with a green build and marts unlike a full refresh.
 - case 4: a row written outside a load, stamped hours in the future, loses no later day;
 - case 5: an UPDATE of a raw row (amount) reaches the marts on the next build;
 - case 1: a DELETE of a raw row (a transaction) reaches them too;
-- a load time moved by hand, and a DELETE followed by a run of one mart alone.
+- a load time moved by hand, and a DELETE followed by a run of one mart alone;
+- the checkpoint of `warehouse build` takes the raw tables' states its run-operation read,
+  unless another run came in between.
 After each, the scheduled build equals a full refresh of the same raw rows."""
 
 from __future__ import annotations
@@ -30,6 +32,12 @@ def _assert_equals_a_full_refresh(project: DbtProject) -> None:
     incremental = project.table_rows(exclude=NOT_COMPARED)
     project.dbt(*REFRESH)
     assert_same_rows(project.table_rows(exclude=NOT_COMPARED), incremental)
+
+
+def _checkpointed_nps_rows(project: DbtProject) -> int:
+    return int(project.query(
+        "select raw_rows from staging.load_checkpoints where raw_table = 'nps' and run_id = "
+        "(select max(run_id) from staging.load_checkpoints)")[0][0])
 
 
 def test_loads_by_id_and_changes_outside_loads(dbt_project: DbtProject, tmp_path: Path,
@@ -95,24 +103,15 @@ def test_loads_by_id_and_changes_outside_loads(dbt_project: DbtProject, tmp_path
     dbt_project.dbt("run", "--select", "fct_user_events")
     build(dbt_project, "a DELETE, then a run of one mart")
     _assert_equals_a_full_refresh(dbt_project)
+    _the_checkpoint_takes_the_states_warehouse_build_read(dbt_project, monkeypatch)
 
 
-def _checkpointed_nps_rows(project: DbtProject) -> int:
-    return int(project.query(
-        "select raw_rows from staging.load_checkpoints where raw_table = 'nps' and run_id = "
-        "(select max(run_id) from staging.load_checkpoints)")[0][0])
-
-
-def test_the_checkpoint_takes_the_states_warehouse_build_read(
-        dbt_project: DbtProject, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _the_checkpoint_takes_the_states_warehouse_build_read(
+        dbt_project: DbtProject, monkeypatch: pytest.MonkeyPatch) -> None:
     """A scheduled build's checkpoint takes the raw tables' counts and checksums its
     run-operation read (kept in read_states under its token) instead of reading every raw row
     again; not when a run came in between (then it reads them); and the builds still equal a
     full refresh."""
-    generate(tmp_path / "data", scale=0.02, seed=24)
-    reset(dbt_project)
-    load(dbt_project.warehouse.uri(), tmp_path / "data")
-    build(dbt_project, "the first load")
     (nps_rows,) = dbt_project.query("select count(*) from raw_data.nps")[0]
     one_run = ("run", "--select", "int_ad_spend_monthly")
 
