@@ -138,24 +138,39 @@ from ({{ read if read else raw_table_states() }}) as states
     a load in between is seen by the next run, as one changed during the build). Otherwise,
     and outside a scheduled build, none: the checkpoint reads every raw row. -#}
 {% macro scheduled_states() -%}
-    {%- set token = scheduled_build_token() -%}
-    {%- set read = load_state_relation('read_states') -%}
-    {%- if not token or adapter.get_relation(database=read.database, schema=read.schema,
-                                              identifier=read.identifier) is none -%}
-        {{ return('') }}
-    {%- endif -%}
+    {%- set read = scheduled_read_states() -%}
+    {%- if read is none -%}{{ return('') }}{%- endif -%}
     {%- set still -%}
         select count(*)
         from {{ read }}
         where
-            token = {{ _sql_string(token) }}
+            token = {{ _sql_string(scheduled_build_token()) }}
             and coalesce(previous_run, 0) = coalesce((select max(run_id) from {{ load_state_relation('load_checkpoints') }}), 0)
             and coalesce(loads_seen, 0) = coalesce((select max(load_id) from {{ loads_relation() }}), 0)
     {%- endset -%}
     {%- set found = run_query(still) -%}
     {%- if found.rows | length == 0 or (found.rows[0][0] | int) == 0 -%}{{ return('') }}{%- endif -%}
+    {{ return(kept_read_states(read)) }}
+{%- endmacro %}
+
+
+{#- read_states in a scheduled build (its token set; none elsewhere, or before the state
+    tables have it). -#}
+{% macro scheduled_read_states() -%}
+    {%- set read = load_state_relation('read_states') -%}
+    {%- if not scheduled_build_token() or adapter.get_relation(
+            database=read.database, schema=read.schema, identifier=read.identifier) is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return(read) }}
+{%- endmacro %}
+
+
+{#- A select of the raw tables' states kept in read under this build's token, in the columns
+    of raw_table_states. -#}
+{% macro kept_read_states(read) -%}
     {{ return('select raw_table, raw_rows, newest, raw_checksum, history_rewritten from ' ~ read
-              ~ ' where token = ' ~ _sql_string(token)) }}
+              ~ ' where token = ' ~ _sql_string(scheduled_build_token())) }}
 {%- endmacro %}
 
 

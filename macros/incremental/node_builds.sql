@@ -145,17 +145,13 @@
     select of them; '' elsewhere (then the caller reads raw_table_states itself). The rows of
     earlier tokens go: a build that finds its own gone reads the raw rows again. -#}
 {% macro keep_read_states() -%}
-    {%- set token = scheduled_build_token() -%}
-    {%- set read = load_state_relation('read_states') -%}
-    {%- if not token or adapter.get_relation(database=read.database, schema=read.schema,
-                                              identifier=read.identifier) is none -%}
-        {{ return('') }}
-    {%- endif -%}
+    {%- set read = scheduled_read_states() -%}
+    {%- if read is none -%}{{ return('') }}{%- endif -%}
     {%- set keep -%}
         delete from {{ read }};
         insert into {{ read }} (token, previous_run, loads_seen, raw_table, raw_rows, newest, raw_checksum, history_rewritten, recorded_at)
         select
-            {{ _sql_string(token) }},
+            {{ _sql_string(scheduled_build_token()) }},
             (select max(run_id) from {{ load_state_relation('load_checkpoints') }}),
             (select max(load_id) from {{ loads_relation() }}),
             states.raw_table,
@@ -168,6 +164,5 @@
     {%- endset -%}
     {%- do run_query(keep) -%}
     {%- do adapter.commit() -%}
-    {{ return('select raw_table, raw_rows, newest, raw_checksum, history_rewritten from ' ~ read
-              ~ ' where token = ' ~ _sql_string(token)) }}
+    {{ return(kept_read_states(read)) }}
 {%- endmacro %}
