@@ -18,7 +18,10 @@ table its newest loads and rewrites. `select` decides from that, in Python, and 
 
 A data test runs with the nodes it tests (dbt's indirect selection), and on its own when it
 never ran, its definition changed, its last result was a failure, an error or a skip, or its
-last run ended before its result was recorded (so a retry never hides a failure). Plain
+last run ended before its result was recorded (so a retry never hides a failure). Unit
+tests are left out, as dbt Labs advises for production: their inputs are fixed in the YAML, so
+they check the code, not the day's data; `dbt build`, `dbt test`, the pull-request job and
+`make data-tests-full` run them (naming resource types in the options turns this off). Plain
 `dbt build` stays what dbt documents: everything.
 """
 
@@ -52,6 +55,11 @@ CHILD = "warehouse.scheduled"  # the module that runs a scheduled build in one d
 # (macros/incremental: keep_read_states, scheduled_states).
 TOKEN_ENV = "WAREHOUSE_BUILD_TOKEN"
 SELECTING_OPTIONS = ("--select", "-s", "--models", "-m", "--selector", "--inline")
+# Unit tests check code against fixed inputs: production's builds leave them out (the module's
+# docstring), unless the options name the resource types themselves.
+UNIT_TESTS_LEFT_OUT = ("--exclude-resource-type", "unit_test")
+RESOURCE_TYPE_OPTIONS = ("--resource-type", "--resource-types", "--exclude-resource-type",
+                         "--exclude-resource-types")
 # "killed": the test started in a run that never recorded its result
 GROUPED = 5  # more nodes than this selected for one reason are said in one line
 RERUN_STATUSES = ("fail", "error", "skipped", "runtime error", "killed")
@@ -259,6 +267,14 @@ def check_build_options(args: Sequence[str]) -> None:
         raise DbtError(f"dbt build {' '.join(args)}: {error.format_message()}") from None
 
 
+def production_args(args: Sequence[str]) -> list[str]:
+    """`args` for the scheduled build's `dbt build`: unit tests left out, unless `args` (or
+    dbt's environment variables for them) name the resource types to build."""
+    named = any(arg.split("=", 1)[0] in RESOURCE_TYPE_OPTIONS for arg in args) or any(
+        os.environ.get(name) for name in ("DBT_RESOURCE_TYPES", "DBT_EXCLUDE_RESOURCE_TYPES"))
+    return list(args) if named else [*args, *UNIT_TESTS_LEFT_OUT]
+
+
 def project_dir_option(args: Sequence[str]) -> tuple[Path | None, list[str]]:
     """The project directory `--project-dir` names in `args` (the last one, as dbt takes it),
     and the other options: the runner passes it to every dbt command it starts."""
@@ -321,7 +337,8 @@ def run(dbt: Dbt, args: Sequence[str], *, explain: bool = False, capture: bool =
     if "--full-refresh" in args:
         lines = ["warehouse build: --full-refresh rebuilds every node"]
         echo(lines[0])
-        build = None if explain else dbt.run("build", *args, capture=capture, check=False)
+        build = None if explain else dbt.run("build", *production_args(args), capture=capture,
+                                             check=False)
         return Outcome({}, lines, build)
     with tempfile.TemporaryDirectory(prefix="warehouse-build-") as tmp:
         report = Path(tmp) / "report.json"
@@ -340,7 +357,7 @@ def run(dbt: Dbt, args: Sequence[str], *, explain: bool = False, capture: bool =
     if capture:
         for line in lines:
             echo(line)
-    build = DbtResult(("build", *done["select"], *args), result.returncode,
+    build = DbtResult(("build", *done["select"], *production_args(args)), result.returncode,
                       result.output) if done["build"] else None
     return Outcome(selected, lines, build)
 
@@ -392,7 +409,7 @@ def child_main(argv: Sequence[str]) -> int:
         print("\n".join(lines), flush=True)
     if not builds:
         return 0
-    result = runner.invoke(["build", *chosen, *dbt_args])
+    result = runner.invoke(["build", *chosen, *production_args(dbt_args)])
     return 0 if result.success else 1 if result.exception is None else 2
 
 

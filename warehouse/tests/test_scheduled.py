@@ -21,6 +21,7 @@ from warehouse.scheduled import (
     check_args,
     check_build_options,
     parse_state,
+    production_args,
     project_dir_option,
     select,
     selectors,
@@ -239,3 +240,15 @@ def test_a_project_dir_given_goes_to_the_runner() -> None:
     assert project_dir_option(["--target", "prod"]) == (None, ["--target", "prod"])
     assert project_dir_option(["--project-dir", "/a", "--exclude", "x", "--project-dir=/b"]) == (
         Path("/b"), ["--exclude", "x"])
+
+
+def test_production_builds_leave_the_unit_tests_out_unless_resource_types_are_named(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DBT_RESOURCE_TYPES", raising=False)
+    monkeypatch.delenv("DBT_EXCLUDE_RESOURCE_TYPES", raising=False)
+    assert production_args(["--target", "prod"]) == [
+        "--target", "prod", "--exclude-resource-type", "unit_test"]
+    for named in (["--resource-type", "unit_test"], ["--exclude-resource-type=seed"]):
+        assert production_args(named) == named
+    monkeypatch.setenv("DBT_RESOURCE_TYPES", "model unit_test")
+    assert production_args([]) == []
