@@ -25,6 +25,10 @@ DBT_ENV = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
 # The tests run some 250 dbt commands: each is forked from a process that imported dbt once
 # (warehouse.dbt FORK_SERVER_ENV), not a new Python importing it again (1.5 to 2 s each).
 os.environ.setdefault(FORK_SERVER_ENV, "1")
+# No debug log file (dbt writes every event and statement to logs/dbt.log by default: some 7 %
+# of a test build's Python, py-spy --gil). A failing test shows dbt's console output; set
+# DBT_LOG_LEVEL_FILE=debug to keep the files (each test's own tmp_path/.../logs).
+os.environ.setdefault("DBT_LOG_LEVEL_FILE", "none")
 
 
 @dataclass
