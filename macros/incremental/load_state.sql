@@ -276,13 +276,14 @@ left join (
 {% macro load_window() -%}
     {%- set fallback = {'since': 'cast(0 as bigint)', 'until': 'cast(9223372036854775807 as bigint)', 'full': true, 'empty': false} -%}
     {%- if not execute or model.unique_id not in graph.nodes -%}{{ return(fallback) }}{%- endif -%}
-    {#- Asked by the model's SQL and by each of its hooks: computed once per node and context
-        (the `model` mapping lives as long as the node's compilation or execution), as
-        nothing it reads changes before the watermark post-hook has asked too. -#}
+    {#- Asked by the model's SQL and by each of its hooks: computed once per node and run
+        (_node_cache), as nothing it reads changes between the node's compilation and its
+        watermark post-hook (what it reads upstream was built before the node started). -#}
+    {%- set cache = _node_cache() -%}
     {%- set cache_key = '_load_window_' ~ invocation_id -%}
-    {%- if model.get(cache_key) is not none -%}{{ return(model[cache_key]) }}{%- endif -%}
+    {%- if cache.get(cache_key) is not none -%}{{ return(cache[cache_key]) }}{%- endif -%}
     {%- set window = _load_window_uncached(fallback) -%}
-    {%- do model.update({cache_key: window}) -%}
+    {%- do cache.update({cache_key: window}) -%}
     {{ return(window) }}
 {%- endmacro %}
 
@@ -553,18 +554,29 @@ left join (
 {%- endmacro %}
 
 
+{#- Where a node keeps what it computed once in this run: its entry in `graph`, which its
+    compilation and its execution share (each has a `model` mapping of its own); the keys
+    carry the invocation id. Outside a node (a run-operation), a mapping of its own. -#}
+{% macro _node_cache() -%}
+    {%- if model is mapping and model.get('unique_id') in graph.nodes -%}{{ return(graph.nodes[model.unique_id]) }}{%- endif -%}
+    {{ return(model if model is mapping else {}) }}
+{%- endmacro %}
+
+
 {#- The fingerprints of every node's last build (node_builds), computed once per node and
-    context; none in a dry run. -#}
+    run (_node_cache: the upstream nodes' rows it is read for are written before the node
+    starts); none in a dry run. -#}
 {% macro _stored_fingerprints() -%}
+    {%- set cache = _node_cache() -%}
     {%- set cache_key = '_stored_fingerprints_' ~ invocation_id -%}
-    {%- if model is mapping and model.get(cache_key) is not none -%}{{ return(model[cache_key]) }}{%- endif -%}
+    {%- if cache.get(cache_key) is not none -%}{{ return(cache[cache_key]) }}{%- endif -%}
     {%- set found = {} -%}
     {%- if execute and load_state_exists() -%}
         {%- for row in run_query('select node_id, fingerprint from ' ~ load_state_relation('node_builds')).rows -%}
             {%- do found.update({row[0]: row[1]}) -%}
         {%- endfor -%}
     {%- endif -%}
-    {%- if model is mapping -%}{%- do model.update({cache_key: found}) -%}{%- endif -%}
+    {%- do cache.update({cache_key: found}) -%}
     {{ return(found) }}
 {%- endmacro %}
 
