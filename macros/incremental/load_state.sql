@@ -471,7 +471,7 @@ left join (
 
 {#- Every node (and source) upstream of a node, through any number of models. Asked by the
     load window, the settings fingerprint and the watermark post-hook of every incremental
-    model: computed once per node and context, kept in the `model` mapping as load_window is. -#}
+    model: computed once per node and context, kept in the `model` mapping. -#}
 {% macro _upstream_nodes(unique_id) -%}
     {%- set cache_key = '_upstream_nodes_' ~ unique_id -%}
     {%- if model is mapping and model.get(cache_key) is not none -%}{{ return(model[cache_key]) }}{%- endif -%}
