@@ -471,10 +471,11 @@ left join (
 
 {#- Every node (and source) upstream of a node, through any number of models. Asked by the
     load window, the settings fingerprint and the watermark post-hook of every incremental
-    model: computed once per node and context, kept in the `model` mapping. -#}
+    model: computed once per node and run (_node_cache). -#}
 {% macro _upstream_nodes(unique_id) -%}
-    {%- set cache_key = '_upstream_nodes_' ~ unique_id -%}
-    {%- if model is mapping and model.get(cache_key) is not none -%}{{ return(model[cache_key]) }}{%- endif -%}
+    {%- set cache = _node_cache() -%}
+    {%- set cache_key = '_upstream_nodes_' ~ unique_id ~ '_' ~ invocation_id -%}
+    {%- if cache.get(cache_key) is not none -%}{{ return(cache[cache_key]) }}{%- endif -%}
     {%- set seen = [] -%}
     {%- set queue = graph.nodes[unique_id].depends_on.nodes | list -%}
     {%- for _ in range(5000) if queue -%}
@@ -486,7 +487,7 @@ left join (
             {%- endif -%}
         {%- endif -%}
     {%- endfor -%}
-    {%- if model is mapping -%}{%- do model.update({cache_key: seen}) -%}{%- endif -%}
+    {%- do cache.update({cache_key: seen}) -%}
     {{ return(seen) }}
 {%- endmacro %}
 

@@ -16,6 +16,7 @@ import json
 from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -88,17 +89,16 @@ def make_slices(root: Path) -> list[Path]:
     return slices
 
 
-def ran(project: DbtProject) -> list[str]:
-    """The nodes the last dbt command ran."""
+def run_results(project: DbtProject) -> list[dict[str, Any]]:
+    """The last dbt command's results, a node each (run_results.json)."""
     results = json.loads((project.workdir / "target" / "run_results.json").read_text())
-    return [r["unique_id"] for r in results["results"]]
+    return list(results["results"])
 
 
 def inserted_rows(project: DbtProject) -> dict[str, int]:
     """Rows each incremental model's last statement wrote in the last dbt command."""
-    results = json.loads((project.workdir / "target" / "run_results.json").read_text())
     return {r["unique_id"].split(".")[-1]: int(r["adapter_response"].get("rows_affected", -1))
-            for r in results["results"] if r["unique_id"].split(".")[-1] in INCREMENTAL}
+            for r in run_results(project) if r["unique_id"].split(".")[-1] in INCREMENTAL}
 
 
 def test_daily_incremental_builds_equal_a_full_refresh(dbt_project: DbtProject,
@@ -119,7 +119,7 @@ def test_daily_incremental_builds_equal_a_full_refresh(dbt_project: DbtProject,
         # production's daily build: no unit tests (they check code, not the day's rows)
         outcome = dbt_project.scheduled_build()
         assert outcome.build is not None and outcome.build.success, outcome.build
-        assert not [node for node in ran(dbt_project) if node.startswith("unit_test.")]
+        assert not [r for r in run_results(dbt_project) if r["unique_id"].startswith("unit_test.")]
         written = inserted_rows(dbt_project)
         assert 0 < written["fct_sessions"] < total_sessions / 10, written
     # the tests scoped to what each build rebuilt passed; every test over every row passes too

@@ -30,7 +30,6 @@ from .test_load_order_properties import (
     CONFLICTS,
     NOT_COMPARED,
     REFRESH,
-    SCHEDULED,
     DataSet,
     Row,
     Sources,
@@ -148,7 +147,7 @@ def test_a_returning_user_moves_their_open_journey_to_a_later_month(
     build(dbt_project, "the bulk load")
     written = dict(dbt_project.query(touches, (f"open:{stayer}",)))
     load(uri, write_dataset(tmp_path / "append", append), append=True)
-    outcome = dbt_project.scheduled_build(*SCHEDULED)
+    outcome = dbt_project.scheduled_build()
     assert outcome.returncode == 0, _build_failures(outcome)
     rewritten = dict(dbt_project.query(touches, (f"open:{stayer}",)))
     assert set(rewritten) - set(written) == {returning}
@@ -203,7 +202,7 @@ def _build_bulk_then_append(project: DbtProject, tmp_path: Path, bulk: DataSet,
     load(uri, write_dataset(tmp_path / "bulk", bulk))
     build(project, "the bulk load")
     load(uri, write_dataset(tmp_path / "append", append), append=True)
-    return project.scheduled_build(*SCHEDULED)
+    return project.scheduled_build()
 
 
 def _build_failures(outcome: Outcome) -> str:

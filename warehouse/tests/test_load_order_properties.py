@@ -46,10 +46,9 @@ SEED, OTHER_SEED = 23, 24
 NOT_COMPARED = ("raw_data_quality_history",)  # one row per build by design
 # Kept by difference, not recounted (markov_step_changes.sql): compared with a full rebuild too.
 STAGING_COMPARED = ("int_markov_transitions_monthly",)
-# Unit tests read no loaded data (their inputs are fixtures): a build after a load skips them.
-# The vars tests below run them.
+# Unit tests read no loaded data (their inputs are fixtures): a build after a load skips them
+# (`warehouse build` leaves them out itself). The vars tests below run them.
 BUILD = ("build", "--exclude", "test_type:unit")
-SCHEDULED = ("--exclude", "test_type:unit")  # warehouse build's own dbt options
 # The full refresh a comparison is made against: models, seeds and snapshots. Its data tests
 # would only check a full build again (the scheduled builds compared ran theirs; make build
 # and make data-tests-full run every test over every row): some 4 s a comparison.
@@ -274,7 +273,7 @@ def failures(output: str) -> str:
 def build(project: DbtProject, what: str, *args: str) -> Outcome:
     """The scheduled build (`warehouse build <args>`); fail the test naming the step and the
     failed nodes."""
-    outcome = project.scheduled_build(*SCHEDULED, *args)
+    outcome = project.scheduled_build(*args)
     output = outcome.build.output if outcome.build is not None else ""
     assert outcome.returncode == 0, f"warehouse build after {what} failed:\n{failures(output)}"
     return outcome

@@ -140,7 +140,7 @@ def test_dbt_tests_read_the_whole_relation(dbt_project: DbtProject, tmp_path: Pa
                           if reconciliation in line and ("FAIL" in line or "PASS" in line))
 
     # nothing new was loaded, but the failed tests run again, and fail again
-    outcome = dbt_project.scheduled_build("--exclude", "test_type:unit")
+    outcome = dbt_project.scheduled_build()
     rerun = {node_id.split(".")[2]: why for node_id, why in outcome.selected.items()}
     assert {"unique_dim_users_user_id", reconciliation} <= set(rerun)
     assert set(rerun.values()) == {"its last result was fail"}
@@ -151,4 +151,4 @@ def test_dbt_tests_read_the_whole_relation(dbt_project: DbtProject, tmp_path: Pa
     assert dbt_project.table_rows(only=("dim_users", "channel_monthly_summary")) == before
     assert not dbt_project.query("select 1 from information_schema.tables "
                                  "where table_name = 'dim_users_extra'")
-    assert dbt_project.scheduled_build("--exclude", "test_type:unit").selected == {}
+    assert dbt_project.scheduled_build().selected == {}
