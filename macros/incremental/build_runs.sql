@@ -85,12 +85,52 @@ from (
     (its last result was something else, or it never ran) or with `test_scope: full`.
 -#}
 {% macro written_since_last_pass(written_by_run) -%}
+    {%- if _test_scope() == 'full' or not execute -%}{{ return('(1 = 1)') }}{%- endif -%}
+    {{ return('(' ~ written_by_run ~ ' > coalesce((select max(run_id) from '
+        ~ load_state_relation('test_results') ~ ' where test_name = ' ~ _sql_string(this.identifier)
+        ~ " and status = 'pass'), 0))") }}
+{%- endmacro %}
+
+
+{#-
+    For a reconciliation named `*_in_new_rows` (tests/assert_*_in_new_rows.sql): true when it
+    may read only the keys this run changed (the rows of the changed-key models it names, which
+    this run built), false when it must read every row. It reads only this run's keys when its
+    last result was a pass in the run just before this one (nothing since was left untested),
+    every model in `changed_models` was built by this run and none in `compared_models` was
+    rebuilt in full by it. Otherwise (a failure or a skip before, another run in between, a
+    test run alone, `--empty`, `test_scope: full`, a full rebuild) it reads every row. One
+    query, at execution.
+-#}
+{% macro reads_only_this_runs_changes(changed_models, compared_models=[]) -%}
+    {%- if _test_scope() == 'full' or not execute or invocation_args_dict.get('empty') or not load_state_exists() -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set builds = load_state_relation('node_builds') -%}
+    {%- set this_run = this_run_id() -%}
+    {%- set changed_ids = [] -%}
+    {%- for name in changed_models -%}{%- do changed_ids.append('model.' ~ project_name ~ '.' ~ name) -%}{%- endfor -%}
+    {%- set compared_ids = [] -%}
+    {%- for name in compared_models -%}{%- do compared_ids.append('model.' ~ project_name ~ '.' ~ name) -%}{%- endfor -%}
+    {%- set decided = run_query(
+        'select case when exists (select 1 from ' ~ load_state_relation('test_results')
+        ~ ' where test_name = ' ~ _sql_string(this.identifier) ~ " and status = 'pass'"
+        ~ ' and run_id = (select max(run_id) from ' ~ load_state_relation('build_runs')
+        ~ ' where run_id < ' ~ this_run ~ '))'
+        ~ ' and (select count(distinct node_id) from ' ~ builds ~ ' where node_id in ('
+        ~ _quoted(changed_ids) ~ ') and run_id = ' ~ this_run ~ ') = ' ~ (changed_ids | length)
+        ~ (' and not exists (select 1 from ' ~ builds ~ ' where node_id in (' ~ _quoted(compared_ids)
+           ~ ') and full_run = ' ~ this_run ~ ')' if compared_ids else '')
+        ~ ' then 1 else 0 end as scoped') -%}
+    {{ return(decided.rows | length == 1 and decided.columns[0].values()[0] == 1) }}
+{%- endmacro %}
+
+
+{#- The var test_scope: 'new_rows' (the default) or 'full'; anything else is an error. -#}
+{% macro _test_scope() -%}
     {%- set scope = var('test_scope', 'new_rows') -%}
     {%- if scope not in ('new_rows', 'full') -%}
         {{ exceptions.raise_compiler_error("var test_scope must be 'new_rows' (the default: tests named *_in_new_rows read the rows written since they last passed) or 'full' (every test reads every row), got '" ~ scope ~ "'") }}
     {%- endif -%}
-    {%- if scope == 'full' or not execute -%}{{ return('(1 = 1)') }}{%- endif -%}
-    {{ return('(' ~ written_by_run ~ ' > coalesce((select max(run_id) from '
-        ~ load_state_relation('test_results') ~ ' where test_name = ' ~ _sql_string(this.identifier)
-        ~ " and status = 'pass'), 0))") }}
+    {{ return(scope) }}
 {%- endmacro %}

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.e2e
 # every net revenue at or after a user's first paid session (no amount under 100 counts as
 # paid below, but it still counts as revenue).
 BUILD = ("build", "--exclude", "test_type:unit",
-         "assert_channel_monthly_summary_agrees_with_staging",
+         "assert_channel_monthly_summary_agrees_with_staging_in_new_rows",
          "assert_cac_payback_agrees_with_channel_performance")
 PAID = "gross_amount > 0 as is_paid"
 

@@ -7,8 +7,10 @@ never hides it.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -135,7 +137,7 @@ def test_dbt_tests_read_the_whole_relation(dbt_project: DbtProject, tmp_path: Pa
     result = dbt_project.dbt("test", "--exclude", "test_type:unit", check=False)
     assert result.returncode != 0
     assert "FAIL 3 unique_dim_users_user_id" in result.stdout
-    reconciliation = "assert_channel_monthly_summary_agrees_with_staging"
+    reconciliation = "assert_channel_monthly_summary_agrees_with_staging_in_new_rows"
     assert "FAIL" in next(line for line in result.stdout.splitlines()
                           if reconciliation in line and ("FAIL" in line or "PASS" in line))
 
@@ -152,3 +154,48 @@ def test_dbt_tests_read_the_whole_relation(dbt_project: DbtProject, tmp_path: Pa
     assert not dbt_project.query("select 1 from information_schema.tables "
                                  "where table_name = 'dim_users_extra'")
     assert dbt_project.scheduled_build().selected == {}
+
+    # The reconciliations named *_in_new_rows read only what a build re-decided (the months or
+    # sessions of its changed-key models) once they passed the run before: rows changed by
+    # hand outside that scope pass them ...
+    dbt_project.query(f"update staging.int_sessions_monthly_by_channel set net_revenue = "
+                      f"net_revenue + 1000 where month = '{OLD_MONTH}' and channel = 'Google'; "
+                      "delete from "
+                      "analytics.fct_sessions where session_id = (select min(session_id) from "
+                      f"analytics.fct_sessions where session_month = '{OLD_MONTH}')")
+    day = tmp_path / "day"
+    generate(day, scale=0.05, seed=11, since=NEW_DAY, until=NEW_DAY)
+    load(dbt_project.warehouse.uri(), day, append=True)
+    dbt_project.scheduled_build()
+    assert scoped_results(dbt_project) == {test: "pass" for test in SCOPED}
+    # ... a build that loses rows it wrote fails them (PostgreSQL rules drop one new session
+    # and one channel of the new month as the build inserts them) ...
+    dbt_project.query(
+        "create rule lose_a_session as on insert to analytics.fct_sessions where "
+        "new.session_id = (select min(t.sessionid) from raw_data.session_timestamp as t "
+        "inner join raw_data.user_session_channel as c on t.sessionid = c.sessionid "
+        f"where t.ts >= '{NEXT_DAY}') do instead nothing; "
+        "create rule lose_a_channel as on insert to staging.int_sessions_monthly_by_channel "
+        f"where new.month = '{NEW_DAY:%Y-%m-01}' and new.channel = 'Google' do instead nothing")
+    generate(tmp_path / "next", scale=0.05, seed=11, since=NEXT_DAY, until=NEXT_DAY)
+    load(dbt_project.warehouse.uri(), tmp_path / "next", append=True)
+    assert dbt_project.scheduled_build().returncode != 0
+    assert scoped_results(dbt_project) == {test: "fail" for test in SCOPED}
+    # ... and the full-scope run finds the old rows changed by hand too
+    full = dbt_project.dbt("test", "--vars", "{test_scope: full}", "--select", *SCOPED,
+                           check=False)
+    assert "FAIL 2 assert_fct_sessions_match_clean_staging_sessions_in_new_rows" in full.stdout
+    assert "FAIL 2 assert_channel_monthly_summary_agrees_with_staging_in_new_rows" in full.stdout
+
+
+OLD_MONTH = "2019-06-01"
+NEW_DAY, NEXT_DAY = date(2019, 12, 1), date(2019, 12, 2)
+SCOPED = ("assert_channel_monthly_summary_agrees_with_staging_in_new_rows",
+          "assert_fct_sessions_match_clean_staging_sessions_in_new_rows")
+
+
+def scoped_results(project: DbtProject) -> dict[str, str]:
+    """The statuses of the scoped reconciliations in the last dbt command."""
+    results = json.loads((project.workdir / "target" / "run_results.json").read_text())
+    return {r["unique_id"].split(".")[2]: r["status"] for r in results["results"]
+            if r["unique_id"].split(".")[2] in SCOPED}

@@ -1,13 +1,28 @@
 {#- Reconciliation by key, not by count: fct_sessions holds exactly the clean sessions of
     staging (a channel row and a timestamp row that both passed their checks). Anti-joins both
     ways, so a session on one side only is reported whatever its counts or revenue, a NULL
-    session id included. -#}
+    session id included. In a build after it passed the run before, only the sessions this
+    run re-decided (stg_raw_data__changed_sessions); otherwise, and with test_scope full,
+    every session (reads_only_this_runs_changes, macros/incremental/build_runs.sql). -#}
+{%- set every_session = 'false' if reads_only_this_runs_changes(
+    ['stg_raw_data__changed_sessions'], ['fct_sessions']) else 'true' %}
+
 with
+
+sessions_in_scope as (
+
+    select session_id
+    from {{ ref('stg_raw_data__changed_sessions') }}
+
+),
 
 channels as (
 
     select session_id
     from {{ ref('stg_raw_data__user_session_channel') }}
+    where
+        {{ every_session }}
+        or session_id in (select sessions_in_scope.session_id from sessions_in_scope)
 
 ),
 
@@ -15,6 +30,9 @@ timestamps as (
 
     select session_id
     from {{ ref('stg_raw_data__session_timestamp') }}
+    where
+        {{ every_session }}
+        or session_id in (select sessions_in_scope.session_id from sessions_in_scope)
 
 ),
 
@@ -31,6 +49,9 @@ fct_sessions as (
 
     select session_id
     from {{ ref('fct_sessions') }}
+    where
+        {{ every_session }}
+        or session_id in (select sessions_in_scope.session_id from sessions_in_scope)
 
 ),
 

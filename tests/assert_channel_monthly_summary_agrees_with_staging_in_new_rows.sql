@@ -1,8 +1,21 @@
 {#- channel_monthly_summary against the clean sessions of the staging layer, not against
     fct_sessions or the intermediate aggregate it is built from: per month and channel, users,
-    paying users, conversion rate, gross and net revenue, compared null-safely, every month. -#}
+    paying users, conversion rate, gross and net revenue, compared null-safely. In a build
+    after it passed the run before, only the months this run re-decided
+    (stg_raw_data__changed_session_months); otherwise, and with test_scope full, every month
+    (reads_only_this_runs_changes, macros/incremental/build_runs.sql). -#}
 {%- set session_month = 'cast(' ~ dbt.date_trunc('month', 'session_at') ~ ' as date)' %}
+{%- set every_month = 'false' if reads_only_this_runs_changes(
+    ['stg_raw_data__changed_session_months'], ['int_sessions_monthly_by_channel']) else 'true' %}
+
 with
+
+months_in_scope as (
+
+    select month
+    from {{ ref('stg_raw_data__changed_session_months') }}
+
+),
 
 sessions as (
 
@@ -20,6 +33,9 @@ session_times as (
         session_id,
         {{ session_month }} as month
     from {{ ref('stg_raw_data__session_timestamp') }}
+    where
+        {{ every_month }}
+        or {{ session_month }} in (select months_in_scope.month from months_in_scope)
 
 ),
 
@@ -74,6 +90,9 @@ summary as (
         gross_revenue,
         net_revenue
     from {{ ref('channel_monthly_summary') }}
+    where
+        {{ every_month }}
+        or month in (select months_in_scope.month from months_in_scope)
 
 ),
 
