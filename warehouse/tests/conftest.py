@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -70,6 +71,11 @@ class DbtProject:
     def scheduled_build(self, *args: str) -> Outcome:
         """`warehouse build <args>` (what it selected and why, and dbt's captured build)."""
         return scheduled.run(self.runner, args, capture=True, echo=lambda _line: None)
+
+    def run_results(self) -> list[dict[str, Any]]:
+        """The last dbt command's results, a node each (run_results.json)."""
+        results = json.loads((self.workdir / "target" / "run_results.json").read_text())
+        return list(results["results"])
 
     def query(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
         conn = psycopg2.connect(self.warehouse.uri())

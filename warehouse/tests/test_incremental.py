@@ -12,11 +12,9 @@ compared with a `--full-refresh` build of the same raw data.
 from __future__ import annotations
 
 import csv
-import json
 from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -89,16 +87,10 @@ def make_slices(root: Path) -> list[Path]:
     return slices
 
 
-def run_results(project: DbtProject) -> list[dict[str, Any]]:
-    """The last dbt command's results, a node each (run_results.json)."""
-    results = json.loads((project.workdir / "target" / "run_results.json").read_text())
-    return list(results["results"])
-
-
 def inserted_rows(project: DbtProject) -> dict[str, int]:
     """Rows each incremental model's last statement wrote in the last dbt command."""
     return {r["unique_id"].split(".")[-1]: int(r["adapter_response"].get("rows_affected", -1))
-            for r in run_results(project) if r["unique_id"].split(".")[-1] in INCREMENTAL}
+            for r in project.run_results() if r["unique_id"].split(".")[-1] in INCREMENTAL}
 
 
 def test_daily_incremental_builds_equal_a_full_refresh(dbt_project: DbtProject,
@@ -119,7 +111,7 @@ def test_daily_incremental_builds_equal_a_full_refresh(dbt_project: DbtProject,
         # production's daily build: no unit tests (they check code, not the day's rows)
         outcome = dbt_project.scheduled_build()
         assert outcome.build is not None and outcome.build.success, outcome.build
-        assert not [r for r in run_results(dbt_project) if r["unique_id"].startswith("unit_test.")]
+        assert not [r for r in dbt_project.run_results() if r["unique_id"].startswith("unit_test.")]
         written = inserted_rows(dbt_project)
         assert 0 < written["fct_sessions"] < total_sessions / 10, written
     # the tests scoped to what each build rebuilt passed; every test over every row passes too

@@ -7,7 +7,6 @@ never hides it.
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 from datetime import date
@@ -196,6 +195,5 @@ SCOPED = ("assert_channel_monthly_summary_agrees_with_staging_in_new_rows",
 
 def scoped_results(project: DbtProject) -> dict[str, str]:
     """The statuses of the scoped reconciliations in the last dbt command."""
-    results = json.loads((project.workdir / "target" / "run_results.json").read_text())
-    return {r["unique_id"].split(".")[2]: r["status"] for r in results["results"]
+    return {r["unique_id"].split(".")[2]: r["status"] for r in project.run_results()
             if r["unique_id"].split(".")[2] in SCOPED}
